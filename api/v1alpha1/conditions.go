@@ -1,0 +1,30 @@
+package v1alpha1
+
+// Condition types reported on Underlay and L3VNI status.
+const (
+	// ConditionAccepted says whether the object passed validation, alone and against
+	// every other Underlay and L3VNI. When False, its reason and message say why.
+	ConditionAccepted = "Accepted"
+	// ConditionReady says whether every selected node applied the current generation.
+	ConditionReady = "Ready"
+	// ConditionFRRConfigurationReady (L3VNI only) says whether the generated
+	// FRRConfiguration is written and FRR-K8s reports no failure on selected nodes.
+	ConditionFRRConfigurationReady = "FRRConfigurationReady"
+)
+
+// Well-known labels and annotations.
+const (
+	// NodeIndexAnnotation holds the node's index, the lowest free integer assigned
+	// by the controller. VTEP, router ID and host-leg addresses derive from it.
+	NodeIndexAnnotation = "evpn.frrk8s.dev/node-index"
+	// ManagedByLabel marks the objects this project generates.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of ManagedByLabel on generated objects.
+	ManagedByValue = "frr-k8s-evpn"
+	// L3VNINameLabel and L3VNINamespaceLabel name the L3VNI a generated object belongs to.
+	L3VNINameLabel      = "evpn.frrk8s.dev/l3vni"
+	L3VNINamespaceLabel = "evpn.frrk8s.dev/l3vni-namespace"
+	// Finalizer keeps an L3VNI until its FRRConfiguration, which lives in another
+	// namespace and so cannot be garbage-collected through an owner reference, is gone.
+	Finalizer = "evpn.frrk8s.dev/frrconfiguration"
+)

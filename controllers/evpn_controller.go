@@ -1,0 +1,321 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sort"
+	"time"
+
+	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+)
+
+// worldKey is the single work item of EVPNReconciler. Validation is across all
+// objects, so every event leads to one evaluation of the whole snapshot; a burst of
+// events (a thousand nodes labelled, a hundred L3VNIs applied) coalesces into a few
+// evaluations instead of one per object.
+var worldKey = ctrl.Request{NamespacedName: types.NamespacedName{Name: "evpn"}}
+
+// EVPNReconciler validates Underlays and L3VNIs together, writes one
+// FRRConfiguration per accepted L3VNI and reports status.
+type EVPNReconciler struct {
+	Client client.Client
+	// Namespace holds the Underlays, L3VNIs and RouterNodeStatuses.
+	Namespace string
+	// FRRK8sNamespace is where FRR-K8s reads FRRConfigurations.
+	FRRK8sNamespace string
+	Recorder        recorder.EventRecorder
+	// Now is the clock for condition transitions (time.Now when nil).
+	Now func() time.Time
+}
+
+// Reconcile reads a snapshot, decides, and writes only what differs.
+func (r *EVPNReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
+	w, err := r.snapshot(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	plan := Evaluate(w, metav1.NewTime(now().Truncate(time.Second)))
+
+	var errs []error
+	errs = append(errs, r.removeOrphans(ctx, w)...)
+	for i := range plan.L3VNIs {
+		if err := r.applyL3VNI(ctx, &plan.L3VNIs[i], w, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for i := range plan.Underlays {
+		if err := r.applyUnderlay(ctx, &plan.Underlays[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return ctrl.Result{}, errors.Join(errs...)
+}
+
+// snapshot reads every input of Evaluate from the cache.
+func (r *EVPNReconciler) snapshot(ctx context.Context) (*World, error) {
+	w := &World{
+		FRRK8sNamespace:   r.FRRK8sNamespace,
+		RouterStatuses:    map[string]*evpnv1.RouterNodeStatus{},
+		FRRNodeStates:     map[string]*frrv1beta1.FRRNodeState{},
+		FRRConfigurations: map[string]*frrv1beta1.FRRConfiguration{},
+	}
+	var underlays evpnv1.UnderlayList
+	var l3vnis evpnv1.L3VNIList
+	var statuses evpnv1.RouterNodeStatusList
+	var nodeStates frrv1beta1.FRRNodeStateList
+	var configs frrv1beta1.FRRConfigurationList
+	nodes := &metav1.PartialObjectMetadataList{}
+	nodes.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
+	for _, l := range []struct {
+		list client.ObjectList
+		opts []client.ListOption
+	}{
+		{&underlays, []client.ListOption{client.InNamespace(r.Namespace)}},
+		{&l3vnis, []client.ListOption{client.InNamespace(r.Namespace)}},
+		{&statuses, []client.ListOption{client.InNamespace(r.Namespace)}},
+		{&nodeStates, nil},
+		{&configs, []client.ListOption{client.InNamespace(r.FRRK8sNamespace), client.MatchingLabels{evpnv1.ManagedByLabel: evpnv1.ManagedByValue}}},
+		{nodes, nil},
+	} {
+		if err := r.Client.List(ctx, l.list, l.opts...); err != nil {
+			return nil, fmt.Errorf("listing %T: %w", l.list, err)
+		}
+	}
+	w.Underlays, w.L3VNIs = underlays.Items, l3vnis.Items
+	for i := range statuses.Items {
+		w.RouterStatuses[statuses.Items[i].Name] = &statuses.Items[i]
+	}
+	for i := range nodeStates.Items {
+		w.FRRNodeStates[nodeStates.Items[i].Name] = &nodeStates.Items[i]
+	}
+	for i := range configs.Items {
+		if owner := configs.Items[i].Annotations[OwnerAnnotation]; owner != "" {
+			w.FRRConfigurations[owner] = &configs.Items[i]
+		}
+	}
+	for _, n := range nodes.Items {
+		idx, ok := ParseNodeIndex(n.Annotations)
+		w.Nodes = append(w.Nodes, NodeFacts{Name: n.Name, Labels: n.Labels, Index: idx, HasIndex: ok})
+	}
+	sort.Slice(w.Nodes, func(i, j int) bool { return w.Nodes[i].Name < w.Nodes[j].Name })
+	return w, nil
+}
+
+// removeOrphans deletes generated FRRConfigurations whose L3VNI is gone, e.g.
+// deleted while the controller was down and its finalizer removed by hand.
+func (r *EVPNReconciler) removeOrphans(ctx context.Context, w *World) []error {
+	live := map[string]bool{}
+	for _, l := range w.L3VNIs {
+		live[l.Namespace+"/"+l.Name] = true
+	}
+	var errs []error
+	for owner, cfg := range w.FRRConfigurations {
+		if live[owner] {
+			continue
+		}
+		if err := r.Client.Delete(ctx, cfg); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("deleting orphaned FRRConfiguration %s/%s: %w", cfg.Namespace, cfg.Name, err))
+			continue
+		}
+		log.FromContext(ctx).Info("deleted orphaned FRRConfiguration", "frrconfiguration", cfg.Name, "l3vni", owner)
+	}
+	return errs
+}
+
+// applyL3VNI writes the L3VNI's FRRConfiguration, finalizer and status where they
+// differ from the plan.
+func (r *EVPNReconciler) applyL3VNI(ctx context.Context, p *L3VNIPlan, w *World, now func() time.Time) error {
+	l := p.L3VNI
+	existing := w.FRRConfigurations[l.Namespace+"/"+l.Name]
+
+	if !l.DeletionTimestamp.IsZero() {
+		if existing != nil {
+			if err := r.Client.Delete(ctx, existing); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("deleting FRRConfiguration %s/%s of L3VNI %s: %w", existing.Namespace, existing.Name, l.Name, err)
+			}
+		}
+		if controllerutil.ContainsFinalizer(l, evpnv1.Finalizer) {
+			patch := client.MergeFromWithOptions(l.DeepCopy(), client.MergeFromWithOptimisticLock{})
+			controllerutil.RemoveFinalizer(l, evpnv1.Finalizer)
+			if err := r.Client.Patch(ctx, l, patch); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("removing finalizer of L3VNI %s: %w", l.Name, err)
+			}
+		}
+		return nil
+	}
+
+	var writeErr error
+	if p.Desired != nil {
+		writeErr = r.writeFRRConfiguration(ctx, l, p.Desired, existing)
+		if writeErr != nil {
+			setCondition(&p.Status.Conditions, evpnv1.ConditionFRRConfigurationReady, false, ReasonWriteFailed,
+				writeErr.Error(), l.Generation, metav1.NewTime(now().Truncate(time.Second)))
+		}
+	}
+
+	old := l.Status
+	if !equality.Semantic.DeepEqual(old, p.Status) {
+		patch := client.MergeFrom(l.DeepCopy())
+		l.Status = p.Status
+		if err := r.Client.Status().Patch(ctx, l, patch); err != nil {
+			return errors.Join(writeErr, fmt.Errorf("updating status of L3VNI %s: %w", l.Name, err))
+		}
+		r.recordTransitions(l, old.Conditions, p.Status.Conditions)
+	}
+	return writeErr
+}
+
+// writeFRRConfiguration adds the finalizer first, so that the FRRConfiguration never
+// exists without one, then creates or updates the object if it differs.
+func (r *EVPNReconciler) writeFRRConfiguration(ctx context.Context, l *evpnv1.L3VNI, desired, existing *frrv1beta1.FRRConfiguration) error {
+	if !controllerutil.ContainsFinalizer(l, evpnv1.Finalizer) {
+		patch := client.MergeFromWithOptions(l.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		controllerutil.AddFinalizer(l, evpnv1.Finalizer)
+		if err := r.Client.Patch(ctx, l, patch); err != nil {
+			return fmt.Errorf("adding finalizer to L3VNI %s: %w", l.Name, err)
+		}
+	}
+	if existing == nil {
+		if err := r.Client.Create(ctx, desired); err != nil {
+			return fmt.Errorf("creating FRRConfiguration %s/%s: %w", desired.Namespace, desired.Name, err)
+		}
+		return nil
+	}
+	if equality.Semantic.DeepEqual(existing.Spec, desired.Spec) &&
+		containsAll(existing.Labels, desired.Labels) && containsAll(existing.Annotations, desired.Annotations) {
+		return nil
+	}
+	updated := existing.DeepCopy()
+	updated.Spec = desired.Spec
+	updated.Labels = mergeMaps(updated.Labels, desired.Labels)
+	updated.Annotations = mergeMaps(updated.Annotations, desired.Annotations)
+	if err := r.Client.Update(ctx, updated); err != nil {
+		return fmt.Errorf("updating FRRConfiguration %s/%s: %w", desired.Namespace, desired.Name, err)
+	}
+	return nil
+}
+
+// applyUnderlay writes the Underlay's status if it changed.
+func (r *EVPNReconciler) applyUnderlay(ctx context.Context, p *UnderlayPlan) error {
+	u := p.Underlay
+	old := u.Status
+	if equality.Semantic.DeepEqual(old, p.Status) {
+		return nil
+	}
+	patch := client.MergeFrom(u.DeepCopy())
+	u.Status = p.Status
+	if err := r.Client.Status().Patch(ctx, u, patch); err != nil {
+		return fmt.Errorf("updating status of Underlay %s: %w", u.Name, err)
+	}
+	r.recordTransitions(u, old.Conditions, p.Status.Conditions)
+	return nil
+}
+
+// recordTransitions emits Events when an object becomes rejected or accepted again,
+// or when a failure appears. The first acceptance of a new object is the normal
+// path and emits nothing, to keep API writes proportional to problems.
+func (r *EVPNReconciler) recordTransitions(obj client.Object, before, after []metav1.Condition) {
+	if r.Recorder == nil {
+		return
+	}
+	changed := func(typ string) (old, cur *metav1.Condition, ok bool) {
+		old, cur = meta.FindStatusCondition(before, typ), meta.FindStatusCondition(after, typ)
+		if cur == nil || (old != nil && old.Status == cur.Status && old.Reason == cur.Reason) {
+			return nil, nil, false
+		}
+		return old, cur, true
+	}
+	if old, cur, ok := changed(evpnv1.ConditionAccepted); ok {
+		switch {
+		case cur.Status == metav1.ConditionFalse:
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, "Rejected", "Validate", "%s", cur.Message)
+		case old != nil && old.Status == metav1.ConditionFalse:
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "Accepted", "Validate", "accepted")
+		}
+	}
+	for _, typ := range []string{evpnv1.ConditionFRRConfigurationReady, evpnv1.ConditionReady} {
+		if _, cur, ok := changed(typ); ok && (cur.Reason == ReasonFRRK8sFailed || cur.Reason == ReasonNodeFailed || cur.Reason == ReasonWriteFailed) {
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, cur.Reason, "Apply", "%s", cur.Message)
+		}
+	}
+}
+
+func containsAll(have, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+func mergeMaps(dst, src map[string]string) map[string]string {
+	if dst == nil {
+		dst = map[string]string{}
+	}
+	maps.Copy(dst, src)
+	return dst
+}
+
+// SetupWithManager registers the reconciler: every watched kind enqueues worldKey.
+func (r *EVPNReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	toWorld := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []ctrl.Request {
+		return []ctrl.Request{worldKey}
+	})
+	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Namespace })
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("evpn").
+		Watches(&evpnv1.L3VNI{}, toWorld, builder.WithPredicates(inNamespace)).
+		Watches(&evpnv1.Underlay{}, toWorld, builder.WithPredicates(inNamespace)).
+		Watches(&evpnv1.RouterNodeStatus{}, toWorld, builder.WithPredicates(inNamespace)).
+		Watches(&frrv1beta1.FRRNodeState{}, toWorld, builder.WithPredicates(frrNodeStateResultChanged())).
+		Watches(&frrv1beta1.FRRConfiguration{}, toWorld, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			return o.GetNamespace() == r.FRRK8sNamespace && o.GetLabels()[evpnv1.ManagedByLabel] == evpnv1.ManagedByValue
+		}))).
+		Watches(&corev1.Node{}, toWorld, builder.OnlyMetadata, builder.WithPredicates(predicate.Or(
+			predicate.LabelChangedPredicate{}, nodeIndexChanged()))).
+		Complete(r)
+}
+
+// nodeIndexChanged passes Node updates that change the index annotation (creations
+// and deletions pass too).
+func nodeIndexChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetAnnotations()[evpnv1.NodeIndexAnnotation] != e.ObjectNew.GetAnnotations()[evpnv1.NodeIndexAnnotation]
+	}}
+}
+
+// frrNodeStateResultChanged ignores FRRNodeState updates that only change the
+// running config text; only the results matter here.
+func frrNodeStateResultChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*frrv1beta1.FRRNodeState)
+		n, ok2 := e.ObjectNew.(*frrv1beta1.FRRNodeState)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return o.Status.LastConversionResult != n.Status.LastConversionResult || o.Status.LastReloadResult != n.Status.LastReloadResult
+	}}
+}

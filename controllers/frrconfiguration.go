@@ -1,0 +1,154 @@
+package controllers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"time"
+
+	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
+	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+)
+
+// ConnectTime is the generated neighbor's connect retry. FRR-K8s's bgpd never
+// accepts incoming sessions and retries every 120 s by default, so without it a
+// router restart would leave the host session down for two minutes.
+const ConnectTime = 2 * time.Second
+
+// OwnerAnnotation holds "namespace/name" of the L3VNI a generated FRRConfiguration
+// belongs to (a label value cannot hold every L3VNI name).
+const OwnerAnnotation = "evpn.frrk8s.dev/l3vni"
+
+// GenerationAnnotation records the L3VNI generation a FRRConfiguration was built
+// from, so that status can say which version is in effect after a rejected update.
+const GenerationAnnotation = "evpn.frrk8s.dev/l3vni-generation"
+
+// FRRConfigurationName is the name of the FRRConfiguration generated for an L3VNI:
+// evpn-<namespace>-<name>, shortened with a hash when longer than a name may be.
+func FRRConfigurationName(l3vniNamespace, l3vniName string) string {
+	return shorten("evpn-"+l3vniNamespace+"-"+l3vniName, validation.DNS1123SubdomainMaxLength)
+}
+
+// ownerLabelValue is the L3VNI name as a label value (at most 63 characters).
+func ownerLabelValue(name string) string {
+	return shorten(name, validation.LabelValueMaxLength)
+}
+
+func shorten(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return s[:max-11] + "-" + hex.EncodeToString(sum[:])[:10]
+}
+
+// BuildFRRConfiguration returns the FRRConfiguration that makes FRR-K8s on every node
+// selected by l3vni peer with the L3VNI's router leg. routerASN is the router's ASN
+// in the VRF (hostSession.asn, or the Underlay's). The L3VNI must be valid.
+func BuildFRRConfiguration(l3vni *evpnv1.L3VNI, namespace string, routerASN int64) (*frrv1beta1.FRRConfiguration, error) {
+	spec := l3vni.Spec
+	var neighbors []frrv1beta1.Neighbor
+	for _, cidr := range []string{spec.HostSession.LocalCIDR.IPv4, spec.HostSession.LocalCIDR.IPv6} {
+		if cidr == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("L3VNI %s: localCIDR %q: %w", l3vni.Name, cidr, err)
+		}
+		leg, err := addressing.RouterLeg(p)
+		if err != nil {
+			return nil, fmt.Errorf("L3VNI %s: router leg: %w", l3vni.Name, err)
+		}
+		n := frrv1beta1.Neighbor{
+			ASN:     uint32(routerASN),
+			Address: leg.String(),
+			// Spelled out although they are the CRD's defaults, so that what the
+			// API server stores equals what we build and an unchanged L3VNI causes
+			// no write.
+			AddressFamilies: []frrv1beta1.AddressFamily{frrv1beta1.AddressFamilyUnicast},
+			ConnectTime:     &metav1.Duration{Duration: ConnectTime},
+			ToReceive:       frrv1beta1.Receive{Allowed: receiveFilter(spec.FRRK8s.ToReceive)},
+			ToAdvertise:     frrv1beta1.Advertise{Allowed: advertiseFilter(spec.FRRK8s.ToAdvertise)},
+		}
+		if spec.FRRK8s.BFDProfile != nil {
+			n.BFDProfile = spec.FRRK8s.BFDProfile.Name
+		}
+		neighbors = append(neighbors, n)
+	}
+
+	router := frrv1beta1.Router{ASN: uint32(spec.HostSession.HostASN), Neighbors: neighbors}
+	for _, p := range spec.FRRK8s.Prefixes {
+		router.Prefixes = append(router.Prefixes, string(p))
+	}
+	cfg := &frrv1beta1.FRRConfiguration{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      FRRConfigurationName(l3vni.Namespace, l3vni.Name),
+			Namespace: namespace,
+			Labels: map[string]string{
+				evpnv1.ManagedByLabel:      evpnv1.ManagedByValue,
+				evpnv1.L3VNINameLabel:      ownerLabelValue(l3vni.Name),
+				evpnv1.L3VNINamespaceLabel: l3vni.Namespace,
+			},
+			Annotations: map[string]string{
+				OwnerAnnotation:      l3vni.Namespace + "/" + l3vni.Name,
+				GenerationAnnotation: fmt.Sprint(l3vni.Generation),
+			},
+		},
+		Spec: frrv1beta1.FRRConfigurationSpec{
+			BGP: frrv1beta1.BGPConfig{Routers: []frrv1beta1.Router{router}},
+		},
+	}
+	if spec.NodeSelector != nil {
+		cfg.Spec.NodeSelector = *spec.NodeSelector.DeepCopy()
+	}
+	if b := spec.FRRK8s.BFDProfile; b != nil {
+		cfg.Spec.BGP.BFDProfiles = []frrv1beta1.BFDProfile{{
+			Name:             b.Name,
+			ReceiveInterval:  toUint32(b.ReceiveInterval),
+			TransmitInterval: toUint32(b.TransmitInterval),
+			DetectMultiplier: toUint32(b.DetectMultiplier),
+		}}
+	}
+	return cfg, nil
+}
+
+// receiveFilter maps toReceive; unset means all, the API's default.
+func receiveFilter(f *evpnv1.PrefixFilter) frrv1beta1.AllowedInPrefixes {
+	if f == nil || f.Mode == evpnv1.PrefixModeAll {
+		return frrv1beta1.AllowedInPrefixes{Mode: frrv1beta1.AllowAll}
+	}
+	out := frrv1beta1.AllowedInPrefixes{Mode: frrv1beta1.AllowRestricted}
+	for _, p := range f.Prefixes {
+		out.Prefixes = append(out.Prefixes, frrv1beta1.PrefixSelector{Prefix: string(p)})
+	}
+	return out
+}
+
+// advertiseFilter maps toAdvertise; unset means none, the API's default.
+func advertiseFilter(f *evpnv1.PrefixFilter) frrv1beta1.AllowedOutPrefixes {
+	if f != nil && f.Mode == evpnv1.PrefixModeAll {
+		return frrv1beta1.AllowedOutPrefixes{Mode: frrv1beta1.AllowAll}
+	}
+	out := frrv1beta1.AllowedOutPrefixes{Mode: frrv1beta1.AllowRestricted}
+	if f == nil {
+		return out
+	}
+	for _, p := range f.Prefixes {
+		out.Prefixes = append(out.Prefixes, string(p))
+	}
+	return out
+}
+
+func toUint32(v *int32) *uint32 {
+	if v == nil {
+		return nil
+	}
+	u := uint32(*v)
+	return &u
+}

@@ -1,0 +1,90 @@
+package controllers
+
+import (
+	"fmt"
+
+	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+)
+
+// Defaults of the controller's namespaces.
+const (
+	DefaultNamespace       = "frr-k8s-evpn-system"
+	DefaultFRRK8sNamespace = "frr-k8s-system"
+)
+
+// ManagerOptions configures NewManager.
+type ManagerOptions struct {
+	Namespace       string
+	FRRK8sNamespace string
+	MetricsAddr     string
+	ProbeAddr       string
+	LeaderElection  bool
+	// QPS and Burst bound the client; zero keeps controller-runtime's defaults.
+	QPS   float64
+	Burst int
+	// SkipNameValidation lets one process run several managers (tests do).
+	SkipNameValidation bool
+}
+
+// Scheme knows our types, FRR-K8s's and Kubernetes' own.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, evpnv1.AddToScheme, frrv1beta1.AddToScheme} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}
+
+// NewManager builds a manager running both reconcilers. Its cache holds only what
+// they read: our objects in our namespace, generated FRRConfigurations in FRR-K8s's
+// namespace, and Node metadata.
+func NewManager(cfg *rest.Config, opts ManagerOptions) (ctrl.Manager, error) {
+	cfg = rest.CopyConfig(cfg)
+	if opts.QPS > 0 {
+		cfg.QPS, cfg.Burst = float32(opts.QPS), opts.Burst
+	}
+	ours := map[string]cache.Config{opts.Namespace: {}}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  Scheme(),
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:  opts.ProbeAddr,
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        "frr-k8s-evpn-controller",
+		LeaderElectionNamespace: opts.Namespace,
+		Controller:              config.Controller{SkipNameValidation: &opts.SkipNameValidation},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&evpnv1.L3VNI{}:                {Namespaces: ours},
+			&evpnv1.Underlay{}:             {Namespaces: ours},
+			&evpnv1.RouterNodeStatus{}:     {Namespaces: ours},
+			&frrv1beta1.FRRConfiguration{}: {Namespaces: map[string]cache.Config{opts.FRRK8sNamespace: {}}},
+		}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	if err := (&NodeIndexReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the node index controller: %w", err)
+	}
+	r := &EVPNReconciler{
+		Client:          mgr.GetClient(),
+		Namespace:       opts.Namespace,
+		FRRK8sNamespace: opts.FRRK8sNamespace,
+		Recorder:        mgr.GetEventRecorder("frr-k8s-evpn-controller"),
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the EVPN controller: %w", err)
+	}
+	return mgr, nil
+}
