@@ -44,6 +44,47 @@ type EVPNReconciler struct {
 	Recorder        recorder.EventRecorder
 	// Now is the clock for condition transitions (time.Now when nil).
 	Now func() time.Time
+
+	// lastStatus remembers, per object, the status we last wrote and the
+	// resourceVersion the object had before that write. While the cache still
+	// shows that old version, the write has not reached the cache yet and must not
+	// be repeated. Reconciles of the single work item never run concurrently.
+	lastStatus map[types.UID]statusWrite
+}
+
+type statusWrite struct {
+	staleRV string
+	status  any
+}
+
+// alreadyWritten reports whether status was written already and the cached object
+// is simply older than that write.
+func (r *EVPNReconciler) alreadyWritten(obj client.Object, status any) bool {
+	w, ok := r.lastStatus[obj.GetUID()]
+	return ok && w.staleRV == obj.GetResourceVersion() && equality.Semantic.DeepEqual(w.status, status)
+}
+
+// forgetGone drops the memory of objects that no longer exist.
+func (r *EVPNReconciler) forgetGone(w *World) {
+	live := map[types.UID]bool{}
+	for i := range w.L3VNIs {
+		live[w.L3VNIs[i].UID] = true
+	}
+	for i := range w.Underlays {
+		live[w.Underlays[i].UID] = true
+	}
+	for uid := range r.lastStatus {
+		if !live[uid] {
+			delete(r.lastStatus, uid)
+		}
+	}
+}
+
+func (r *EVPNReconciler) rememberStatus(uid types.UID, staleRV string, status any) {
+	if r.lastStatus == nil {
+		r.lastStatus = map[types.UID]statusWrite{}
+	}
+	r.lastStatus[uid] = statusWrite{staleRV: staleRV, status: status}
 }
 
 // Reconcile reads a snapshot, decides, and writes only what differs.
@@ -57,6 +98,7 @@ func (r *EVPNReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 		now = r.Now
 	}
 	plan := Evaluate(w, metav1.NewTime(now().Truncate(time.Second)))
+	r.forgetGone(w)
 
 	var errs []error
 	errs = append(errs, r.removeOrphans(ctx, w)...)
@@ -176,12 +218,14 @@ func (r *EVPNReconciler) applyL3VNI(ctx context.Context, p *L3VNIPlan, w *World,
 	}
 
 	old := l.Status
-	if !equality.Semantic.DeepEqual(old, p.Status) {
+	if !equality.Semantic.DeepEqual(old, p.Status) && !r.alreadyWritten(l, p.Status) {
+		staleRV := l.ResourceVersion
 		patch := client.MergeFrom(l.DeepCopy())
 		l.Status = p.Status
 		if err := r.Client.Status().Patch(ctx, l, patch); err != nil {
 			return errors.Join(writeErr, fmt.Errorf("updating status of L3VNI %s: %w", l.Name, err))
 		}
+		r.rememberStatus(l.UID, staleRV, p.Status)
 		r.recordTransitions(l, old.Conditions, p.Status.Conditions)
 	}
 	return writeErr
@@ -221,14 +265,16 @@ func (r *EVPNReconciler) writeFRRConfiguration(ctx context.Context, l *evpnv1.L3
 func (r *EVPNReconciler) applyUnderlay(ctx context.Context, p *UnderlayPlan) error {
 	u := p.Underlay
 	old := u.Status
-	if equality.Semantic.DeepEqual(old, p.Status) {
+	if equality.Semantic.DeepEqual(old, p.Status) || r.alreadyWritten(u, p.Status) {
 		return nil
 	}
+	staleRV := u.ResourceVersion
 	patch := client.MergeFrom(u.DeepCopy())
 	u.Status = p.Status
 	if err := r.Client.Status().Patch(ctx, u, patch); err != nil {
 		return fmt.Errorf("updating status of Underlay %s: %w", u.Name, err)
 	}
+	r.rememberStatus(u.UID, staleRV, p.Status)
 	r.recordTransitions(u, old.Conditions, p.Status.Conditions)
 	return nil
 }
