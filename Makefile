@@ -26,7 +26,8 @@ generate: $(CONTROLLER_GEN) ## deepcopy functions of api/
 manifests: $(CONTROLLER_GEN) ## CRDs and RBAC from the markers
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 
-tools: $(CONTROLLER_GEN) ## everything the tests need, built once into .cache
+tools: $(CONTROLLER_GEN) ## everything the tests need, built once into .cache (and Debian's FRR)
+	hack/install-deps.sh
 	hack/build-k8s.sh >/dev/null
 
 ## Tests -----------------------------------------------------------------------

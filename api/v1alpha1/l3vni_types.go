@@ -44,6 +44,13 @@ type L3VNISpec struct {
 	// +optional
 	FRRK8s FRRK8sSpec `json:"frrK8s,omitempty"`
 
+	// MTU of the VRF's veth pair and bridge; the underlay NIC's MTU minus the
+	// 50 bytes of VXLAN overhead when unset.
+	// +kubebuilder:validation:Minimum=1280
+	// +kubebuilder:validation:Maximum=9216
+	// +optional
+	MTU *int32 `json:"mtu,omitempty"`
+
 	// NodeSelector selects the nodes this L3VNI applies to; all nodes when empty.
 	// Every selected node must be selected by an Underlay.
 	// +optional

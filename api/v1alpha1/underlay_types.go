@@ -45,6 +45,13 @@ type UnderlaySpec struct {
 	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",message="routerIDCIDR must be a network address (host bits zero)"
 	// +optional
 	RouterIDCIDR string `json:"routerIDCIDR,omitempty"`
+
+	// VXLANPort is the UDP destination port of the VXLAN devices.
+	// +kubebuilder:default=4789
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	VXLANPort int32 `json:"vxlanPort,omitempty"`
 }
 
 // InterfaceName is a Linux network interface name.

@@ -204,6 +204,11 @@ func (in *L3VNISpec) DeepCopyInto(out *L3VNISpec) {
 	}
 	in.HostSession.DeepCopyInto(&out.HostSession)
 	in.FRRK8s.DeepCopyInto(&out.FRRK8s)
+	if in.MTU != nil {
+		in, out := &in.MTU, &out.MTU
+		*out = new(int32)
+		**out = **in
+	}
 	if in.NodeSelector != nil {
 		in, out := &in.NodeSelector, &out.NodeSelector
 		*out = new(v1.LabelSelector)
