@@ -133,7 +133,9 @@ func TestRenderRejectsBadInput(t *testing.T) {
 		{"VNI above 24 bits", func(c *Config) { c.VRFs[0].VNI = 1 << 24 }, "VNI"},
 		{"same VNI twice", func(c *Config) { c.VRFs = append(c.VRFs, vrf("green", 100, "192.169.11.2")) }, "used twice"},
 		{"VRF without host neighbor", func(c *Config) { c.VRFs[0].HostNeighbors = nil }, "no host neighbor"},
-		{"hold below keepalive", func(c *Config) { c.Underlay.Neighbors[0].KeepaliveSeconds, c.Underlay.Neighbors[0].HoldSeconds = 60, 30 }, "hold time"},
+		{"hold below keepalive", func(c *Config) {
+			c.Underlay.Neighbors[0].KeepaliveSeconds, c.Underlay.Neighbors[0].HoldSeconds = 60, 30
+		}, "hold time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
