@@ -13,7 +13,9 @@ func IPCommands(s State) []string {
 		return nil
 	}
 	ns := s.Netns
-	in := func(format string, args ...any) string { return fmt.Sprintf("ip -n %s ", ns) + fmt.Sprintf(format, args...) }
+	in := func(format string, args ...any) string {
+		return fmt.Sprintf("ip -n %s ", ns) + fmt.Sprintf(format, args...)
+	}
 	host := func(format string, args ...any) string { return "ip " + fmt.Sprintf(format, args...) }
 	var out []string
 	out = append(out, host("netns add %s", ns))
