@@ -1,0 +1,63 @@
+// Command reloader is the router pod's sidecar: it serves frrreload's HTTP API on a
+// unix socket, so that the plumber can hand FRR a new configuration, and restores
+// the last good configuration when FRR (re)starts.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
+)
+
+func main() {
+	socket := flag.String("socket", "/run/frr-k8s-evpn/reloader.sock", "unix socket to serve on (mode 0600)")
+	lastGood := flag.String("last-good", "/var/lib/frr-k8s-evpn/frr.conf", "where the last good configuration is kept (persistent)")
+	workDir := flag.String("work-dir", "/run/frr-k8s-evpn/reloader", "scratch directory for candidate configurations")
+	vtySocket := flag.String("vty-socket", "", "FRR's vty socket directory (FRR's default when empty)")
+	restore := flag.Bool("restore", false, "apply the last good configuration and exit (the router's init step)")
+	flag.Parse()
+	ctrl.SetLogger(zap.New())
+	log := ctrl.Log.WithName("reloader")
+
+	r := &frrreload.Reloader{LastGood: *lastGood, WorkDir: *workDir, VtySocket: *vtySocket, Log: log}
+	if err := os.MkdirAll(*workDir, 0o700); err != nil {
+		log.Error(err, "creating the work directory")
+		os.Exit(1)
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer cancel()
+	if *restore {
+		if err := r.Restore(ctx); err != nil {
+			log.Error(err, "restoring the last good configuration")
+			os.Exit(1)
+		}
+		return
+	}
+	l, err := frrreload.Listen(*socket)
+	if err != nil {
+		log.Error(err, "listening")
+		os.Exit(1)
+	}
+	srv := &http.Server{Handler: frrreload.Handler(r), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, done := context.WithTimeout(context.Background(), 30*time.Second)
+		defer done()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Info("serving", "socket", *socket)
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error(err, "serving")
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,115 @@
+package frrreload
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// MaxConfigBytes bounds a posted configuration (a thousand VRFs take ~1 MB).
+const MaxConfigBytes = 8 << 20
+
+// Response is the body of every answer of the server.
+type Response struct {
+	// Result is "success", "unchanged" or "failure".
+	Result string `json:"result"`
+	// Message is FRR's error text on failure.
+	Message string `json:"message,omitempty"`
+}
+
+// Handler serves POST /config (apply the body) and GET /healthz.
+func Handler(r *Reloader) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /config", func(w http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxConfigBytes))
+		if err != nil {
+			reply(w, http.StatusRequestEntityTooLarge, Response{Result: "failure", Message: err.Error()})
+			return
+		}
+		res, err := r.Apply(req.Context(), body)
+		switch {
+		case errors.Is(err, ErrRejected):
+			reply(w, http.StatusUnprocessableEntity, Response{Result: "failure", Message: err.Error()})
+		case err != nil:
+			reply(w, http.StatusInternalServerError, Response{Result: "failure", Message: err.Error()})
+		case !res.Changed:
+			reply(w, http.StatusOK, Response{Result: "unchanged"})
+		default:
+			reply(w, http.StatusOK, Response{Result: "success"})
+		}
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
+		if err := r.Healthy(req.Context()); err != nil {
+			reply(w, http.StatusServiceUnavailable, Response{Result: "failure", Message: err.Error()})
+			return
+		}
+		reply(w, http.StatusOK, Response{Result: "success"})
+	})
+	return mux
+}
+
+func reply(w http.ResponseWriter, code int, r Response) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(r)
+}
+
+// Listen opens the unix socket at path with mode 0600 (root only: whoever can post
+// a configuration controls the node's routing), replacing a stale socket file.
+func Listen(path string) (net.Listener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("removing the stale socket %s: %w", path, err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("restricting %s to its owner: %w", path, err)
+	}
+	return l, nil
+}
+
+// Client posts configurations to a reloader's socket.
+type Client struct {
+	http *http.Client
+}
+
+// NewClient returns a client of the reloader listening on socket.
+func NewClient(socket string) *Client {
+	return &Client{http: &http.Client{
+		Timeout: 2 * time.Minute,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+		}},
+	}}
+}
+
+// Apply sends config; an error carries FRR's text when FRR refused it.
+func (c *Client) Apply(ctx context.Context, config string) (Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://reloader/config", strings.NewReader(config))
+	if err != nil {
+		return Response{}, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return Response{}, fmt.Errorf("posting to the reloader: %w", err)
+	}
+	defer resp.Body.Close()
+	var r Response
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return Response{}, fmt.Errorf("reading the reloader's answer (HTTP %d): %w", resp.StatusCode, err)
+	}
+	if r.Result == "failure" {
+		return r, fmt.Errorf("reload failed: %s", r.Message)
+	}
+	return r, nil
+}
