@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 )
@@ -15,44 +15,120 @@ import (
 //go:embed templates/*.tmpl
 var templateFS embed.FS
 
-// RouteMapAllowAll is the permissive route-map of the host sessions.
-const RouteMapAllowAll = "allowall"
+// tmpl is parsed once: rendering is on every reconcile of every node. The
+// templates call no functions: everything they print is precomputed in the views
+// below, because function calls dominate text/template's cost.
+var tmpl = template.Must(template.New("frr.conf").ParseFS(templateFS, "templates/*.tmpl"))
 
-// tmpl is parsed once: rendering is on every reconcile of every node.
-var tmpl = template.Must(template.New("frr.conf.tmpl").Funcs(template.FuncMap{
-	"families":         families,
-	"family":           family,
-	"routeMapAllowAll": func() string { return RouteMapAllowAll },
-}).ParseFS(templateFS, "templates/*.tmpl"))
+// underlayView and vrfView repeat their model's fields instead of embedding it:
+// text/template looks fields up by name, and on a struct with embedded fields that
+// lookup allocates, which made it the largest cost of rendering.
+type underlayView struct {
+	ASN       uint32
+	RouterID  string
+	VTEP      string
+	Neighbors []Neighbor
+	// IPv4Neighbors carry the VTEP route (ipv4 unicast).
+	IPv4Neighbors []Neighbor
+}
+
+// vrfView holds text only, as words: the VRF stanzas are the bulk of a large
+// configuration, and printing a plain string or number field makes text/template
+// copy it into a new interface value, one allocation per field printed.
+type vrfView struct {
+	Name      word
+	VNI       word
+	ASN       word
+	RouterID  word
+	RD        word
+	ImportRTs []word
+	ExportRTs []word
+	// HostNeighbors are all host legs; Families the same, grouped by family.
+	HostNeighbors []hostView
+	Families      []familyView
+}
+
+type hostView struct {
+	Address word
+	ASN     word
+}
+
+// familyView is one address family of a VRF and its host neighbors.
+type familyView struct {
+	Name      word // "ipv4" or "ipv6"
+	Neighbors []hostView
+}
+
+// word is text for a template. Its pointer is a fmt.Stringer, so text/template
+// prints an addressable word through its address, without copying it.
+type word string
+
+func (w *word) String() string { return string(*w) }
+
+func words(in []string) []word {
+	out := make([]word, len(in))
+	for i, s := range in {
+		out[i] = word(s)
+	}
+	return out
+}
 
 // Render validates cfg and returns its frr.conf. The output is deterministic:
 // VRFs, neighbors and route targets are sorted, so equal inputs give equal text
 // and an unchanged configuration never causes a reload.
+//
+// The file is, in order: header.tmpl; "vrfdecl" (vrf.tmpl) for every VRF, because
+// FRR must know a VRF's VNI before any BGP instance uses it; underlay.tmpl; "vrf"
+// for every VRF; routemaps.tmpl. Everything is executed into one buffer.
 func Render(cfg Config) (string, error) {
 	c, err := normalize(cfg)
 	if err != nil {
 		return "", err
 	}
-	var buf bytes.Buffer
-	buf.Grow(512 + 640*len(c.VRFs))
-	if err := tmpl.Execute(&buf, c); err != nil {
-		return "", fmt.Errorf("rendering frr.conf: %w", err)
+	vrfs := make([]*vrfView, len(c.VRFs))
+	for i, v := range c.VRFs {
+		vrfs[i] = vrfViewOf(v)
 	}
-	return dropBlankLines(buf.Bytes()), nil
+	var buf bytes.Buffer
+	buf.Grow(1024 + 560*len(c.VRFs))
+	exec := func(name string, data any) {
+		if err == nil {
+			if err = tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+				err = fmt.Errorf("rendering frr.conf (%s): %w", name, err)
+			}
+			buf.WriteByte('\n')
+		}
+	}
+	exec("header", nil)
+	for _, v := range vrfs {
+		exec("vrfdecl", v)
+	}
+	exec("underlay", underlayOf(c.Underlay))
+	for _, v := range vrfs {
+		exec("vrf", v)
+	}
+	exec("routemaps", len(vrfs) > 0)
+	if err != nil {
+		return "", err
+	}
+	return string(dropBlankLines(buf.Bytes())), nil
 }
 
-// dropBlankLines removes empty lines left by template actions; "!" separates
-// stanzas instead.
-func dropBlankLines(b []byte) string {
-	var out strings.Builder
-	out.Grow(len(b))
-	for line := range bytes.Lines(b) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+// dropBlankLines removes, in place, the empty lines left by template actions;
+// "!" separates stanzas instead.
+func dropBlankLines(b []byte) []byte {
+	out := b[:0]
+	for len(b) > 0 {
+		end := bytes.IndexByte(b, '\n') + 1
+		if end == 0 {
+			end = len(b)
 		}
-		out.Write(line)
+		if line := b[:end]; len(bytes.TrimSpace(line)) > 0 {
+			out = append(out, line...)
+		}
+		b = b[end:]
 	}
-	return out.String()
+	return out
 }
 
 var (
@@ -100,7 +176,7 @@ func normalize(in Config) (Config, error) {
 			return out, fmt.Errorf("underlay neighbor %s: hold time %d s must be 3-65535 and not below the keepalive %d s", n.Address, n.HoldSeconds, n.KeepaliveSeconds)
 		}
 	}
-	sort.Slice(u.Neighbors, func(i, j int) bool { return less(u.Neighbors[i].Address, u.Neighbors[j].Address) })
+	slices.SortFunc(u.Neighbors, func(a, b Neighbor) int { return compareAddr(a.Address, b.Address) })
 	out.Underlay = u
 
 	names, vnis := map[string]bool{}, map[uint32]bool{}
@@ -131,7 +207,7 @@ func normalize(in Config) (Config, error) {
 					return out, fmt.Errorf("VRF %s: route target %q is not ASN:NN or IPv4:NN", v.Name, r)
 				}
 			}
-			sort.Strings(*list)
+			slices.Sort(*list)
 			*list = slices.Compact(*list)
 		}
 		if len(v.HostNeighbors) == 0 {
@@ -147,10 +223,10 @@ func normalize(in Config) (Config, error) {
 				return out, fmt.Errorf("VRF %s host neighbor %s: ASN must not be 0", v.Name, h.Address)
 			}
 		}
-		sort.Slice(v.HostNeighbors, func(i, j int) bool { return less(v.HostNeighbors[i].Address, v.HostNeighbors[j].Address) })
+		slices.SortFunc(v.HostNeighbors, func(a, b HostNeighbor) int { return compareAddr(a.Address, b.Address) })
 		out.VRFs = append(out.VRFs, v)
 	}
-	sort.Slice(out.VRFs, func(i, j int) bool { return out.VRFs[i].Name < out.VRFs[j].Name })
+	slices.SortFunc(out.VRFs, func(a, b VRF) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
@@ -170,35 +246,49 @@ func addr4(s string) (string, error) {
 	return a.String(), nil
 }
 
-// less orders addresses IPv4 first, then numerically.
-func less(a, b string) bool {
-	return netip.MustParseAddr(a).Less(netip.MustParseAddr(b))
+// compareAddr orders canonical addresses IPv4 first, then numerically.
+func compareAddr(a, b string) int {
+	return netip.MustParseAddr(a).Compare(netip.MustParseAddr(b))
 }
 
-// family is "ipv4" or "ipv6" for a (validated) address.
-func family(a string) string {
-	if netip.MustParseAddr(a).Is4() {
-		return "ipv4"
-	}
-	return "ipv6"
-}
+// is4 tells a canonical IPv4 address from an IPv6 one.
+func is4(a string) bool { return !strings.Contains(a, ":") }
 
-// families lists the address families of a VRF's host neighbors, ipv4 first.
-func families(v VRF) []string {
-	var has4, has6 bool
-	for _, h := range v.HostNeighbors {
-		if family(h.Address) == "ipv4" {
-			has4 = true
-		} else {
-			has6 = true
+// underlayOf groups a normalized underlay's neighbors for the template.
+func underlayOf(u Underlay) underlayView {
+	v := underlayView{ASN: u.ASN, RouterID: u.RouterID, VTEP: u.VTEP, Neighbors: u.Neighbors}
+	for _, n := range u.Neighbors {
+		if is4(n.Address) {
+			v.IPv4Neighbors = append(v.IPv4Neighbors, n)
 		}
 	}
-	var out []string
-	if has4 {
-		out = append(out, "ipv4")
+	return v
+}
+
+// vrfViewOf turns a normalized VRF into words, its host neighbors grouped by
+// address family.
+func vrfViewOf(vrf VRF) *vrfView {
+	vv := &vrfView{
+		Name: word(vrf.Name), VNI: word(strconv.FormatUint(uint64(vrf.VNI), 10)),
+		ASN: word(strconv.FormatUint(uint64(vrf.ASN), 10)), RouterID: word(vrf.RouterID), RD: word(vrf.RD),
+		ImportRTs: words(vrf.ImportRTs), ExportRTs: words(vrf.ExportRTs),
+		HostNeighbors: make([]hostView, len(vrf.HostNeighbors)),
 	}
-	if has6 {
-		out = append(out, "ipv6")
+	var v4, v6 []hostView
+	for i, h := range vrf.HostNeighbors {
+		hv := hostView{Address: word(h.Address), ASN: word(strconv.FormatUint(uint64(h.ASN), 10))}
+		vv.HostNeighbors[i] = hv
+		if is4(h.Address) {
+			v4 = append(v4, hv)
+		} else {
+			v6 = append(v6, hv)
+		}
 	}
-	return out
+	if len(v4) > 0 {
+		vv.Families = append(vv.Families, familyView{Name: "ipv4", Neighbors: v4})
+	}
+	if len(v6) > 0 {
+		vv.Families = append(vv.Families, familyView{Name: "ipv6", Neighbors: v6})
+	}
+	return vv
 }
