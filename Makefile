@@ -6,7 +6,7 @@ CONTROLLER_GEN := $(CACHE)/tools/controller-gen-$(CONTROLLER_GEN_VERSION)
 K8S_ASSETS = $(shell hack/build-k8s.sh)
 GO_PKGS := ./...
 
-.PHONY: all build test test-unit test-api bench fuzz manifests generate lint demo clean-cache tools
+.PHONY: all build test test-unit test-api test-vm bench fuzz manifests generate lint demo clean-cache tools
 
 all: build
 
@@ -42,8 +42,16 @@ test-unit: ## pure logic, no API server
 test-api: tools ## the controller against a real kube-apiserver and etcd
 	KUBEBUILDER_ASSETS=$(K8S_ASSETS) CONTROLLER_GEN=$(CONTROLLER_GEN) go test -count=1 ./controllers/... ./api/... ./config/...
 
-test: lint tools ## every layer
+# Packages whose tests need a VRF-capable kernel: they also run in the VM.
+VM_PKGS := ./nodeplumber/
+
+test-vm: ## the VRF-dependent packages inside a qemu guest with Debian's kernel
+	hack/vm/setup.sh >/dev/null
+	EVPN_REQUIRE_ALL_LAYERS=1 go test -count=1 -p 1 -exec $(CURDIR)/hack/vm/vmexec.sh $(VM_PKGS)
+
+test: lint tools ## every layer: unit, API, FRR, netns on this kernel, then the VM
 	KUBEBUILDER_ASSETS=$(K8S_ASSETS) CONTROLLER_GEN=$(CONTROLLER_GEN) EVPN_REQUIRE_ALL_LAYERS=1 go test -count=1 $(GO_PKGS)
+	$(MAKE) test-vm
 
 bench: tools ## benchmarks; the report goes to .cache/bench/report.txt
 	mkdir -p $(CACHE)/bench

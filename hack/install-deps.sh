@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, when missing: FRR (vtysh --dryrun
-# checks every golden config; zebra and bgpd run in the reloader tests) and
-# frr-pythontools (frr-reload.py). Needs root, as on the project's machines.
+# checks every golden config; zebra and bgpd run in the reloader tests),
+# frr-pythontools (frr-reload.py), iproute2 and ping (netns tests). Needs root, as
+# on the project's machines.
 set -euo pipefail
 need=()
 command -v vtysh >/dev/null || need+=(frr)
 [[ -x /usr/lib/frr/frr-reload.py ]] || need+=(frr-pythontools)
 command -v ip >/dev/null || need+=(iproute2)
+command -v ping >/dev/null || need+=(iputils-ping)
 if ((${#need[@]})); then
   echo "installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -78,11 +78,14 @@ func Start(t testing.TB, name string) *Instance {
 	if err := os.MkdirAll(i.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// The daemons drop to the frr user: it must own the socket directory, and
-	// every parent must be traversable.
+	// The daemons drop to the frr user: it must own the socket directory and
+	// traverse its parents, which t.TempDir creates with mode 0700 (only those:
+	// the system's temporary directory keeps its own mode).
 	Run(t, "chown", "frr:frr", i.Dir)
-	for d := filepath.Dir(i.Dir); d != "/"; d = filepath.Dir(d) {
-		_ = os.Chmod(d, 0o755)
+	for d := filepath.Dir(i.Dir); strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	_ = os.WriteFile(filepath.Join(i.Dir, "vtysh.conf"), []byte("service integrated-vtysh-config\n"), 0o644)
 	for _, d := range []string{"zebra", "bgpd"} {

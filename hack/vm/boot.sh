@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Boots the VRF-capable kernel under qemu (TCG: this host's KVM cannot run a stock
+# kernel) and runs SCRIPT, a path on the host, in the guest. The script's output is
+# this command's output and its exit code this command's. Usage: boot.sh SCRIPT [OUTDIR]
+# Env: MEM (MiB, 2048), SMP (2), TIMEOUT (s, 1800).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+vm=$("$here/setup.sh")
+script=$(realpath "$1")
+outdir=${2:-$(mktemp -d /tmp/evpnvm.XXXXXX)}
+mkdir -p "$outdir"
+outdir=$(realpath "$outdir")
+kver=$(cat "$vm/kernel/KVER")
+log=$outdir/console.log
+set +e
+timeout -k 10 "${TIMEOUT:-1800}" qemu-system-x86_64 \
+  -nodefaults -no-user-config -display none -no-reboot \
+  -M pc -accel tcg,thread=multi,tb-size=512 -cpu max -smp "${SMP:-2}" -m "${MEM:-2048}" \
+  -kernel "$vm/kernel/boot/vmlinuz-$kver" -initrd "$vm/initramfs.cpio.gz" \
+  -append "console=ttyS0 panic=-1 quiet loglevel=4 evpnvm.run=$script evpnvm.out=$outdir evpnvm.kmod=$vm/kernel/lib/modules/$kver" \
+  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+  -virtfs local,path="$outdir",mount_tag=out,security_model=none,multidevs=remap \
+  -device virtio-rng-pci \
+  -serial file:"$log" \
+  -chardev stdio,id=prog,signal=off -serial chardev:prog \
+  -monitor none < /dev/null
+qrc=$?
+set -e
+rc=$(grep -a -o 'EVPNVM_RC=[0-9]*' "$log" | tail -1 | cut -d= -f2 || true)
+if [[ -z $rc ]]; then
+  echo "[vm] the guest gave no result (qemu exit $qrc); console:" >&2
+  tail -n 40 "$log" >&2
+  exit 98
+fi
+exit "$rc"

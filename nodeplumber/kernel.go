@@ -1,0 +1,602 @@
+package nodeplumber
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"sync/atomic"
+
+	"github.com/go-logr/logr"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// Marks in the alias (IFLA_IFALIAS) of the devices the plumber owns: it removes
+// or moves back only what carries one, and never touches anything else.
+const (
+	// OwnedAlias marks a device the plumber created.
+	OwnedAlias = "frr-k8s-evpn"
+	// MovedNICAlias marks an underlay NIC the plumber moved into the router netns.
+	MovedNICAlias = "frr-k8s-evpn:nic"
+)
+
+// Kernel carries out a State with netlink. Every change is a counted write, and
+// nothing is written when the kernel already matches: a reconcile with nothing
+// to change makes zero writes.
+type Kernel struct {
+	// Host is the namespace of the host legs and of the NICs before their move;
+	// the caller's own namespace when not set (tests pass a throwaway one).
+	Host netns.NsHandle
+	Log  logr.Logger
+
+	writes atomic.Int64
+}
+
+// Writes is the number of netlink writes made so far.
+func (k *Kernel) Writes() int64 { return k.writes.Load() }
+
+func (k *Kernel) write(what string, fn func() error) error {
+	k.writes.Add(1)
+	if err := fn(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	k.Log.V(1).Info("netlink write", "what", what)
+	return nil
+}
+
+// handles opens netlink handles on the host and router namespaces, creating the
+// named router namespace when missing.
+func (k *Kernel) handles(name string) (host, router *netlink.Handle, done func(), err error) {
+	hostNS := k.Host
+	if !hostNS.IsOpen() {
+		if hostNS, err = netns.Get(); err != nil {
+			return nil, nil, nil, fmt.Errorf("opening the host namespace: %w", err)
+		}
+		defer hostNS.Close()
+	}
+	routerNS, err := netns.GetFromName(name)
+	if errors.Is(err, os.ErrNotExist) {
+		routerNS, err = k.createNetns(name, hostNS)
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("opening netns %s: %w", name, err)
+	}
+	if host, err = netlink.NewHandleAt(hostNS, unix.NETLINK_ROUTE); err != nil {
+		routerNS.Close()
+		return nil, nil, nil, fmt.Errorf("netlink on the host namespace: %w", err)
+	}
+	if router, err = netlink.NewHandleAt(routerNS, unix.NETLINK_ROUTE); err != nil {
+		host.Close()
+		routerNS.Close()
+		return nil, nil, nil, fmt.Errorf("netlink on netns %s: %w", name, err)
+	}
+	return host, router, func() { host.Close(); router.Close(); routerNS.Close() }, nil
+}
+
+// createNetns creates the named namespace (bind-mounted under /run/netns, like `ip
+// netns add`, so it outlives the router pod). netns.NewNamed switches the calling
+// thread into the new namespace: the thread is locked and switched back.
+func (k *Kernel) createNetns(name string, back netns.NsHandle) (netns.NsHandle, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var h netns.NsHandle
+	err := k.write("creating netns "+name, func() (err error) {
+		h, err = netns.NewNamed(name)
+		return err
+	})
+	if serr := netns.Set(back); serr != nil {
+		// The thread is in the wrong namespace: never hand it back to Go.
+		runtime.LockOSThread()
+		return h, fmt.Errorf("returning to the host namespace: %w", serr)
+	}
+	return h, err
+}
+
+// Apply makes the kernel match s, except that the VRF, bridge, VXLAN and router
+// leg of a new L3VNI stay down: FRR must learn the VNI before its VXLAN device is
+// up (DESIGN.md, order of operations), so the caller reloads FRR, then calls
+// Activate. What the plumber owns and s no longer wants is removed; NICs it moved
+// and s no longer lists go back to the host with their addresses.
+func (k *Kernel) Apply(s State) error {
+	host, router, done, err := k.handles(s.Netns)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := k.moveNICsBack(host, router, s.Underlay.NICs); err != nil {
+		return err
+	}
+	for _, nic := range s.Underlay.NICs {
+		if err := k.moveNIC(host, router, nic, s.Netns); err != nil {
+			return err
+		}
+	}
+	if err := k.ensureLoopback(router, s.Underlay); err != nil {
+		return err
+	}
+	if s.Underlay.Name != "" {
+		if err := k.ensureForwarding(s.Netns); err != nil {
+			return err
+		}
+	}
+	if err := k.removeStale(host, router, s); err != nil {
+		return err
+	}
+	for _, l := range s.L3VNIs {
+		if err := k.ensureL3VNI(host, router, s.Underlay, l); err != nil {
+			return fmt.Errorf("L3VNI %s: %w", l.Name, err)
+		}
+	}
+	return nil
+}
+
+// Activate brings up every L3VNI's VRF, bridge, VXLAN and router leg.
+func (k *Kernel) Activate(s State) error {
+	_, router, done, err := k.handles(s.Netns)
+	if err != nil {
+		return err
+	}
+	defer done()
+	for _, l := range s.L3VNIs {
+		for _, name := range []string{l.VRF, l.Bridge, l.VXLAN, l.RouterLeg} {
+			if err := k.setUp(router, name); err != nil {
+				return fmt.Errorf("L3VNI %s: %w", l.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// moveNIC moves a host NIC into the router namespace with its addresses and MTU
+// (the kernel drops addresses on a namespace move, so they are re-added).
+func (k *Kernel) moveNIC(host, router *netlink.Handle, nic, netnsName string) error {
+	if l, err := router.LinkByName(nic); err == nil {
+		return k.setUp(router, l.Attrs().Name)
+	}
+	link, err := host.LinkByName(nic)
+	if err != nil {
+		return fmt.Errorf("NIC %s is neither on the host nor in netns %s: %w", nic, netnsName, err)
+	}
+	addrs, err := listAddrs(host, link)
+	if err != nil {
+		return err
+	}
+	ns, err := netns.GetFromName(netnsName)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	if err := k.write(fmt.Sprintf("moving %s to netns %s", nic, netnsName), func() error {
+		return host.LinkSetNsFd(link, int(ns))
+	}); err != nil {
+		return err
+	}
+	moved, err := router.LinkByName(nic)
+	if err != nil {
+		return fmt.Errorf("finding %s after its move: %w", nic, err)
+	}
+	if err := k.write("marking "+nic+" as moved", func() error { return router.LinkSetAlias(moved, MovedNICAlias) }); err != nil {
+		return err
+	}
+	if err := k.addAddrs(router, moved, addrs); err != nil {
+		return err
+	}
+	return k.setUp(router, nic)
+}
+
+// moveNICsBack returns to the host the NICs the plumber moved that are no longer
+// wanted, with their addresses.
+func (k *Kernel) moveNICsBack(host, router *netlink.Handle, keep []string) error {
+	links, err := listLinks(router)
+	if err != nil {
+		return err
+	}
+	hostNS := k.Host
+	if !hostNS.IsOpen() {
+		if hostNS, err = netns.Get(); err != nil {
+			return err
+		}
+		defer hostNS.Close()
+	}
+	for _, l := range links {
+		if l.Attrs().Alias != MovedNICAlias || contains(keep, l.Attrs().Name) {
+			continue
+		}
+		addrs, err := listAddrs(router, l)
+		if err != nil {
+			return err
+		}
+		name := l.Attrs().Name
+		if err := k.write("moving "+name+" back to the host", func() error { return router.LinkSetNsFd(l, int(hostNS)) }); err != nil {
+			return err
+		}
+		back, err := host.LinkByName(name)
+		if err != nil {
+			return fmt.Errorf("finding %s after moving it back: %w", name, err)
+		}
+		if err := k.write("unmarking "+name, func() error { return host.LinkSetAlias(back, "") }); err != nil {
+			return err
+		}
+		if err := k.addAddrs(host, back, addrs); err != nil {
+			return err
+		}
+		if err := k.setUp(host, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureLoopback brings lo up and holds exactly the VTEP /32 among the addresses
+// the plumber puts there (other addresses on lo are left alone).
+func (k *Kernel) ensureLoopback(router *netlink.Handle, u UnderlayState) error {
+	if err := k.setUp(router, "lo"); err != nil {
+		return err
+	}
+	lo, err := router.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	addrs, err := listAddrs(router, lo)
+	if err != nil {
+		return err
+	}
+	want := ""
+	if u.VTEP.IsValid() {
+		want = netip.PrefixFrom(u.VTEP, 32).String()
+	}
+	has := false
+	for _, a := range addrs {
+		p := a.IPNet.String()
+		switch {
+		case p == want:
+			has = true
+		case a.Label == "lo:evpn": // a VTEP of ours that changed
+			a := a
+			if err := k.write("removing old VTEP "+p, func() error { return router.AddrDel(lo, &a) }); err != nil {
+				return err
+			}
+		}
+	}
+	if want == "" || has {
+		return nil
+	}
+	addr, _ := netlink.ParseAddr(want)
+	addr.Label = "lo:evpn"
+	return k.write("adding VTEP "+want, func() error { return router.AddrAdd(lo, addr) })
+}
+
+// ensureForwarding turns on IPv4 and IPv6 forwarding inside the router namespace.
+func (k *Kernel) ensureForwarding(netnsName string) error {
+	ns, err := netns.GetFromName(netnsName)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	back, err := netns.Get()
+	if err != nil {
+		return err
+	}
+	defer back.Close()
+	if err := netns.Set(ns); err != nil {
+		return fmt.Errorf("entering netns %s: %w", netnsName, err)
+	}
+	defer func() {
+		if err := netns.Set(back); err != nil {
+			runtime.LockOSThread() // never reuse a thread left in the wrong namespace
+		}
+	}()
+	for _, path := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
+		cur, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(string(cur)) == "1" {
+			continue
+		}
+		if err := k.write("setting "+path, func() error { return os.WriteFile(path, []byte("1\n"), 0o644) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureL3VNI creates or fixes one L3VNI's devices and addresses. New devices are
+// created down; existing ones keep their state.
+func (k *Kernel) ensureL3VNI(host, router *netlink.Handle, u UnderlayState, l L3VNIState) error {
+	vrf, err := k.ensureLink(router, &netlink.Vrf{LinkAttrs: attrs(l.VRF, 0), Table: l.Table}, func(cur netlink.Link) bool {
+		v, ok := cur.(*netlink.Vrf)
+		return ok && v.Table == l.Table
+	})
+	if err != nil {
+		return err
+	}
+	br, err := k.ensureLink(router, &netlink.Bridge{LinkAttrs: attrs(l.Bridge, l.MTU)}, func(cur netlink.Link) bool {
+		_, ok := cur.(*netlink.Bridge)
+		return ok
+	})
+	if err != nil {
+		return err
+	}
+	if err := k.ensureMaster(router, br, vrf); err != nil {
+		return err
+	}
+	vtep := net.IP(u.VTEP.AsSlice())
+	vx, err := k.ensureLink(router, &netlink.Vxlan{LinkAttrs: attrs(l.VXLAN, l.MTU), VxlanId: int(l.VNI), SrcAddr: vtep, Port: u.VXLANPort, Learning: false},
+		func(cur netlink.Link) bool {
+			v, ok := cur.(*netlink.Vxlan)
+			return ok && v.VxlanId == int(l.VNI) && v.SrcAddr.Equal(vtep) && v.Port == u.VXLANPort && !v.Learning
+		})
+	if err != nil {
+		return err
+	}
+	if err := k.ensureMaster(router, vx, br); err != nil {
+		return err
+	}
+	pe, hs, err := k.ensureVeth(host, router, l)
+	if err != nil {
+		return err
+	}
+	if err := k.ensureMaster(router, pe, vrf); err != nil {
+		return err
+	}
+	if err := k.ensureAddrs(router, pe, l.RouterLegAddrs); err != nil {
+		return err
+	}
+	if err := k.ensureAddrs(host, hs, l.HostLegAddrs); err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		h    *netlink.Handle
+		link netlink.Link
+	}{{router, br}, {router, vx}, {router, pe}, {host, hs}} {
+		if err := k.ensureMTU(c.h, c.link, l.MTU); err != nil {
+			return err
+		}
+	}
+	return k.setUp(host, l.HostLeg)
+}
+
+func attrs(name string, mtu int) netlink.LinkAttrs {
+	a := netlink.NewLinkAttrs()
+	a.Name, a.MTU = name, mtu
+	return a
+}
+
+// ensureLink returns the device named like want, creating it (down) when missing,
+// or replacing it when it is ours but its immutable settings differ (matches says
+// whether they are right). A foreign device in the way is an error, not replaced.
+func (k *Kernel) ensureLink(h *netlink.Handle, want netlink.Link, matches func(netlink.Link) bool) (netlink.Link, error) {
+	name := want.Attrs().Name
+	cur, err := h.LinkByName(name)
+	if err == nil {
+		if matches(cur) {
+			return cur, nil
+		}
+		if cur.Attrs().Alias != OwnedAlias {
+			return nil, fmt.Errorf("%s exists and is not ours (alias %q): not touching it", name, cur.Attrs().Alias)
+		}
+		if err := k.write("replacing "+name, func() error { return h.LinkDel(cur) }); err != nil {
+			return nil, err
+		}
+	} else if !isNotFound(err) {
+		return nil, err
+	}
+	if err := k.write(fmt.Sprintf("creating %s %s", want.Type(), name), func() error { return h.LinkAdd(want) }); err != nil {
+		return nil, err
+	}
+	created, err := h.LinkByName(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.write("marking "+name, func() error { return h.LinkSetAlias(created, OwnedAlias) }); err != nil {
+		return nil, err
+	}
+	return h.LinkByName(name)
+}
+
+// ensureVeth returns the router leg (in the router netns) and the host leg (in the
+// host netns) of an L3VNI, creating the pair when either is missing.
+func (k *Kernel) ensureVeth(host, router *netlink.Handle, l L3VNIState) (pe, hs netlink.Link, err error) {
+	pe, peErr := router.LinkByName(l.RouterLeg)
+	hs, hsErr := host.LinkByName(l.HostLeg)
+	if peErr == nil && hsErr == nil {
+		return pe, hs, nil
+	}
+	for _, c := range []struct {
+		h    *netlink.Handle
+		link netlink.Link
+	}{{router, pe}, {host, hs}} {
+		if c.link != nil && c.link.Attrs().Alias == OwnedAlias {
+			if err := k.write("deleting half a veth "+c.link.Attrs().Name, func() error { return c.h.LinkDel(c.link) }); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	hostNS := k.Host
+	if !hostNS.IsOpen() {
+		if hostNS, err = netns.Get(); err != nil {
+			return nil, nil, err
+		}
+		defer hostNS.Close()
+	}
+	veth := &netlink.Veth{LinkAttrs: attrs(l.RouterLeg, l.MTU), PeerName: l.HostLeg, PeerNamespace: netlink.NsFd(hostNS)}
+	if err := k.write("creating veth "+l.RouterLeg+"/"+l.HostLeg, func() error { return router.LinkAdd(veth) }); err != nil {
+		return nil, nil, err
+	}
+	if pe, err = router.LinkByName(l.RouterLeg); err != nil {
+		return nil, nil, err
+	}
+	if hs, err = host.LinkByName(l.HostLeg); err != nil {
+		return nil, nil, err
+	}
+	if err := k.write("marking "+l.RouterLeg, func() error { return router.LinkSetAlias(pe, OwnedAlias) }); err != nil {
+		return nil, nil, err
+	}
+	if err := k.write("marking "+l.HostLeg, func() error { return host.LinkSetAlias(hs, OwnedAlias) }); err != nil {
+		return nil, nil, err
+	}
+	return pe, hs, nil
+}
+
+func (k *Kernel) ensureMaster(h *netlink.Handle, link, master netlink.Link) error {
+	if link.Attrs().MasterIndex == master.Attrs().Index {
+		return nil
+	}
+	return k.write(fmt.Sprintf("enslaving %s to %s", link.Attrs().Name, master.Attrs().Name), func() error {
+		return h.LinkSetMasterByIndex(link, master.Attrs().Index)
+	})
+}
+
+func (k *Kernel) ensureMTU(h *netlink.Handle, link netlink.Link, mtu int) error {
+	if mtu == 0 || link.Attrs().MTU == mtu {
+		return nil
+	}
+	return k.write(fmt.Sprintf("setting MTU %d on %s", mtu, link.Attrs().Name), func() error { return h.LinkSetMTU(link, mtu) })
+}
+
+// ensureAddrs makes a device the plumber owns hold exactly these addresses
+// (link-local IPv6 addresses, which the kernel manages, are left alone).
+func (k *Kernel) ensureAddrs(h *netlink.Handle, link netlink.Link, want []netip.Prefix) error {
+	cur, err := listAddrs(h, link)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, a := range cur {
+		p := a.IPNet.String()
+		if a.IP.IsLinkLocalUnicast() {
+			continue
+		}
+		if !containsPrefix(want, p) {
+			a := a
+			if err := k.write("removing "+p+" from "+link.Attrs().Name, func() error { return h.AddrDel(link, &a) }); err != nil {
+				return err
+			}
+			continue
+		}
+		have[p] = true
+	}
+	for _, p := range want {
+		if have[p.String()] {
+			continue
+		}
+		addr, err := netlink.ParseAddr(p.String())
+		if err != nil {
+			return err
+		}
+		if err := k.write("adding "+p.String()+" to "+link.Attrs().Name, func() error { return h.AddrAdd(link, addr) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *Kernel) addAddrs(h *netlink.Handle, link netlink.Link, addrs []netlink.Addr) error {
+	for _, a := range addrs {
+		if a.IP.IsLinkLocalUnicast() {
+			continue
+		}
+		a := netlink.Addr{IPNet: a.IPNet, Label: "", Flags: a.Flags, Scope: a.Scope}
+		if err := k.write(fmt.Sprintf("adding %s to %s", a.IPNet, link.Attrs().Name), func() error { return h.AddrAdd(link, &a) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *Kernel) setUp(h *netlink.Handle, name string) error {
+	link, err := h.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	if link.Attrs().Flags&net.FlagUp != 0 {
+		return nil
+	}
+	return k.write("setting "+name+" up", func() error { return h.LinkSetUp(link) })
+}
+
+// removeStale deletes the devices the plumber owns that s does not want. Deleting
+// one end of a veth deletes both.
+func (k *Kernel) removeStale(host, router *netlink.Handle, s State) error {
+	wantRouter, wantHost := map[string]bool{}, map[string]bool{}
+	for _, l := range s.L3VNIs {
+		for _, n := range []string{l.VRF, l.Bridge, l.VXLAN, l.RouterLeg} {
+			wantRouter[n] = true
+		}
+		wantHost[l.HostLeg] = true
+	}
+	for _, side := range []struct {
+		h    *netlink.Handle
+		want map[string]bool
+	}{{router, wantRouter}, {host, wantHost}} {
+		links, err := listLinks(side.h)
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if l.Attrs().Alias != OwnedAlias || side.want[l.Attrs().Name] {
+				continue
+			}
+			if err := k.write("removing stale "+l.Attrs().Name, func() error { return side.h.LinkDel(l) }); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// dumpRetries bounds the retries of a netlink dump the kernel reports as
+// interrupted (it changed during the dump): the results may be incomplete, so they
+// are read again rather than trusted or turned into a failed reconcile.
+const dumpRetries = 10
+
+func listLinks(h *netlink.Handle) ([]netlink.Link, error) {
+	for range dumpRetries {
+		links, err := h.LinkList()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return links, err
+		}
+	}
+	return nil, fmt.Errorf("listing links: %w after %d tries", netlink.ErrDumpInterrupted, dumpRetries)
+}
+
+func listAddrs(h *netlink.Handle, link netlink.Link) ([]netlink.Addr, error) {
+	for range dumpRetries {
+		addrs, err := h.AddrList(link, netlink.FAMILY_ALL)
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return addrs, err
+		}
+	}
+	return nil, fmt.Errorf("listing addresses of %s: %w after %d tries", link.Attrs().Name, netlink.ErrDumpInterrupted, dumpRetries)
+}
+
+func isNotFound(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsPrefix(list []netip.Prefix, s string) bool {
+	for _, p := range list {
+		if p.String() == s {
+			return true
+		}
+	}
+	return false
+}
