@@ -73,7 +73,15 @@ func NewNetns(t testing.TB, prefix string) string {
 func Start(t testing.TB, name string) *Instance {
 	t.Helper()
 	Require(t)
-	i := &Instance{Name: name, Netns: NewNetns(t, name)}
+	return StartIn(t, name, NewNetns(t, name))
+}
+
+// StartIn runs zebra and bgpd in an existing named namespace, e.g. the router
+// namespace the plumber made.
+func StartIn(t testing.TB, name, netnsName string) *Instance {
+	t.Helper()
+	Require(t)
+	i := &Instance{Name: name, Netns: netnsName}
 	i.Dir = filepath.Join(t.TempDir(), "frr")
 	if err := os.MkdirAll(i.Dir, 0o755); err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ exec switch_root /newroot /bin/sh -c '
   ip link set lo up
   o=/dev/console
   if [ -c /dev/ttyS1 ] && stty -F /dev/ttyS1 raw -echo 2>/dev/null; then o=/dev/ttyS1; fi
-  /bin/sh "$0" < /dev/null > $o 2>&1; rc=$?
+  if [ -x "$0" ]; then "$0"; else /bin/sh "$0"; fi < /dev/null > $o 2>&1; rc=$?
   sync
   echo "EVPNVM_RC=$rc" > /dev/console
   exec /bin/busybox poweroff -f' "$run"

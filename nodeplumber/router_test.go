@@ -1,0 +1,151 @@
+package nodeplumber
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+
+	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/e2e/frrinstance"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrtemplates"
+)
+
+const sessionTimeout = 90 * time.Second // FRR under qemu's emulation is slow
+
+// TestRouterSessions runs the whole node side on real FRR: the plumber's devices,
+// the rendered configuration applied by the reloader to an FRR in the router
+// netns, a leaf FRR over the moved NIC and FRR-K8s's stand-in (an FRR in the host
+// netns) over each veth. Then an L3VNI goes without resetting the other's session,
+// and the router's FRR is killed and restarted without touching the kernel.
+func TestRouterSessions(t *testing.T) {
+	requireVRF(t)
+	frrinstance.Require(t)
+	l := newLab(t)
+	ctx := context.Background()
+
+	underlay := seedUnderlay()
+	red, green := seedL3VNI(), seedL3VNI()
+	green.Name, green.Spec.VNI, green.Spec.HostSession.LocalCIDR.IPv4 = "green", 200, "192.169.11.0/24"
+	state := func(l3vnis ...evpnv1.L3VNI) State {
+		s, err := Desired(underlay, l3vnis, NodeFacts{Name: "node1", Index: 0, UnderlayMTU: 9000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Netns = l.router
+		return s
+	}
+	both := state(red, green)
+
+	if err := l.k.Apply(both); err != nil {
+		t.Fatal(err)
+	}
+	router := frrinstance.StartIn(t, "router", l.router)
+	dir := t.TempDir()
+	reloader := &frrreload.Reloader{LastGood: filepath.Join(dir, "last", "frr.conf"), WorkDir: dir, VtySocket: router.Dir, Log: testr.New(t)}
+	apply := func(s State) {
+		t.Helper()
+		conf, err := frrtemplates.Render(s.FRR)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reloader.Apply(ctx, []byte(conf)); err != nil {
+			t.Fatalf("%v\n%s", err, router.Logs())
+		}
+		if err := l.k.Activate(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(both)
+
+	leaf := frrinstance.StartIn(t, "leaf", l.leaf)
+	leaf.Configure(t, `router bgp 64612
+ bgp router-id 10.255.0.1
+ no bgp ebgp-requires-policy
+ neighbor 192.168.11.1 remote-as 64512
+ address-family l2vpn evpn
+  neighbor 192.168.11.1 activate
+ exit-address-family
+exit
+`)
+	hostFRR := frrinstance.StartIn(t, "frrk8s", l.host)
+	hostFRR.Configure(t, `router bgp 64515
+ bgp router-id 10.255.0.2
+ no bgp ebgp-requires-policy
+ neighbor 192.169.10.1 remote-as 64512
+ neighbor 192.169.11.1 remote-as 64512
+exit
+`)
+
+	router.WaitEstablished(t, "", "192.168.11.2", sessionTimeout)
+	router.WaitEstablished(t, "red", "192.169.10.2", sessionTimeout)
+	greenBefore := router.WaitEstablished(t, "green", "192.169.11.2", sessionTimeout)
+	underlayBefore := router.BGPNeighbor(t, "", "192.168.11.2")
+	hostFRR.WaitEstablished(t, "", "192.169.10.1", sessionTimeout)
+	if out := router.Vtysh(t, "show vrf vni"); !strings.Contains(out, "red") || !strings.Contains(out, "100") {
+		t.Errorf("zebra does not bind VNI 100 to VRF red:\n%s", out)
+	}
+
+	// red goes: its devices and stanzas go, green's and the underlay's sessions stay.
+	onlyGreen := state(green)
+	if err := l.k.Apply(onlyGreen); err != nil {
+		t.Fatal(err)
+	}
+	apply(onlyGreen)
+	if running := router.Vtysh(t, "show running-config"); strings.Contains(running, "vrf red") {
+		t.Errorf("red's stanzas are still running:\n%s", running)
+	}
+	time.Sleep(3 * time.Second)
+	for _, c := range []struct {
+		vrf, addr string
+		before    frrinstance.Neighbor
+	}{{"green", "192.169.11.2", greenBefore}, {"", "192.168.11.2", underlayBefore}} {
+		n := router.BGPNeighbor(t, c.vrf, c.addr)
+		if n.State != "Established" || n.ConnectionsDropped != c.before.ConnectionsDropped {
+			t.Errorf("removing red reset the session %s %s: before %+v, after %+v", c.vrf, c.addr, c.before, n)
+		}
+	}
+
+	// The router's FRR dies: the kernel keeps every device; a new FRR restored
+	// from the last good configuration brings the sessions back.
+	links := func() map[string]int {
+		out := map[string]int{}
+		h := l.handle(t, l.router)
+		ls, err := h.LinkList()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range ls {
+			out[x.Attrs().Name] = x.Attrs().Index
+		}
+		return out
+	}
+	before := links()
+	router.Stop()
+	_ = exec.Command("sleep", "1").Run()
+	after := links()
+	for name, idx := range before {
+		if after[name] != idx {
+			t.Errorf("device %s changed when FRR died (index %d -> %d)", name, idx, after[name])
+		}
+	}
+	writes := l.k.Writes()
+	if err := l.k.Apply(onlyGreen); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.k.Writes() - writes; n != 0 {
+		t.Errorf("the plumber made %d netlink writes after an FRR crash; the kernel needs none", n)
+	}
+	restarted := frrinstance.StartIn(t, "router2", l.router)
+	reloader.VtySocket = restarted.Dir
+	if err := reloader.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted.WaitEstablished(t, "green", "192.169.11.2", sessionTimeout)
+	restarted.WaitEstablished(t, "", "192.168.11.2", sessionTimeout)
+}
