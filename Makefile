@@ -62,6 +62,9 @@ bench: tools ## benchmarks; the report goes to .cache/bench/report.txt
 	  go test -run '^$$' -bench . -benchmem -count 3 ./frrtemplates/; \
 	  echo "## reload through the reloader on Debian FRR, 1 and 50 VRF stanzas"; \
 	  go test -run '^$$' -bench . -benchtime 5x -count 1 ./frrreload/; \
+	  echo "## plumber kernel work in the VM (qemu TCG) vs the same ip commands in ip -batch"; \
+	  hack/vm/setup.sh >/dev/null; \
+	  go test -run '^$$' -bench Kernel -benchtime 1x -count 1 -p 1 -exec $(CURDIR)/hack/vm/vmexec.sh ./nodeplumber/; \
 	} 2>&1 | tee $(CACHE)/bench/report.txt
 
 fuzz: ## fuzz the FRR renderer for a minute (make test runs the seed corpus)

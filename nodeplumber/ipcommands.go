@@ -8,7 +8,9 @@ import (
 // scratch, in the order DESIGN.md requires (devices down until FRR knows the VNI).
 // `evpnctl render` prints them for review; the plumber's benchmark uses them as the
 // floor of kernel work.
-func IPCommands(s State) []string {
+//
+// hostNetns names the namespace of the host legs; "" means PID 1's, the node's.
+func IPCommands(s State, hostNetns string) []string {
 	if s.Underlay.Name == "" {
 		return nil
 	}
@@ -17,8 +19,15 @@ func IPCommands(s State) []string {
 		return fmt.Sprintf("ip -n %s ", ns) + fmt.Sprintf(format, args...)
 	}
 	host := func(format string, args ...any) string { return "ip " + fmt.Sprintf(format, args...) }
+	peerNS := "1"
+	if hostNetns != "" {
+		peerNS = hostNetns
+		host = func(format string, args ...any) string {
+			return fmt.Sprintf("ip -n %s ", hostNetns) + fmt.Sprintf(format, args...)
+		}
+	}
 	var out []string
-	out = append(out, host("netns add %s", ns))
+	out = append(out, "ip netns add "+ns) // named namespaces are the node's, not a namespace's
 	for _, nic := range s.Underlay.NICs {
 		out = append(out, host("link set %s netns %s", nic, ns), in("link set %s up", nic))
 	}
@@ -30,7 +39,7 @@ func IPCommands(s State) []string {
 			in("link set %s master %s", l.Bridge, l.VRF),
 			in("link add %s mtu %d type vxlan id %d local %s dstport %d nolearning", l.VXLAN, l.MTU, l.VNI, s.Underlay.VTEP, s.Underlay.VXLANPort),
 			in("link set %s master %s", l.VXLAN, l.Bridge),
-			in("link add %s mtu %d type veth peer name %s netns 1", l.RouterLeg, l.MTU, l.HostLeg),
+			in("link add %s mtu %d type veth peer name %s netns %s", l.RouterLeg, l.MTU, l.HostLeg, peerNS),
 			in("link set %s master %s", l.RouterLeg, l.VRF),
 		)
 		for _, a := range l.RouterLegAddrs {

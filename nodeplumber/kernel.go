@@ -103,11 +103,22 @@ func (k *Kernel) createNetns(name string, back netns.NsHandle) (netns.NsHandle, 
 // Activate. What the plumber owns and s no longer wants is removed; NICs it moved
 // and s no longer lists go back to the host with their addresses.
 func (k *Kernel) Apply(s State) error {
-	host, router, done, err := k.handles(s.Netns)
+	hostH, routerH, done, err := k.handles(s.Netns)
 	if err != nil {
 		return err
 	}
 	defer done()
+	// Every decision reads one dump of links and one of addresses per namespace:
+	// a reconcile with nothing to change costs four netlink dumps, not a request
+	// per device.
+	host, err := snapshot(hostH)
+	if err != nil {
+		return err
+	}
+	router, err := snapshot(routerH)
+	if err != nil {
+		return err
+	}
 	if err := k.moveNICsBack(host, router, s.Underlay.NICs); err != nil {
 		return err
 	}
@@ -137,11 +148,19 @@ func (k *Kernel) Apply(s State) error {
 
 // Activate brings up every L3VNI's VRF, bridge, VXLAN and router leg.
 func (k *Kernel) Activate(s State) error {
-	_, router, done, err := k.handles(s.Netns)
+	_, routerH, done, err := k.handles(s.Netns)
 	if err != nil {
 		return err
 	}
 	defer done()
+	links, err := listLinks(routerH) // only links: Activate reads no address
+	if err != nil {
+		return err
+	}
+	router := &nsView{h: routerH, links: make(map[string]netlink.Link, len(links))}
+	for _, l := range links {
+		router.links[l.Attrs().Name] = l
+	}
 	for _, l := range s.L3VNIs {
 		for _, name := range []string{l.VRF, l.Bridge, l.VXLAN, l.RouterLeg} {
 			if err := k.setUp(router, name); err != nil {
@@ -154,36 +173,34 @@ func (k *Kernel) Activate(s State) error {
 
 // moveNIC moves a host NIC into the router namespace with its addresses and MTU
 // (the kernel drops addresses on a namespace move, so they are re-added).
-func (k *Kernel) moveNIC(host, router *netlink.Handle, nic, netnsName string) error {
-	if l, err := router.LinkByName(nic); err == nil {
-		return k.setUp(router, l.Attrs().Name)
+func (k *Kernel) moveNIC(host, router *nsView, nic, netnsName string) error {
+	if _, ok := router.links[nic]; ok {
+		return k.setUp(router, nic)
 	}
-	link, err := host.LinkByName(nic)
-	if err != nil {
-		return fmt.Errorf("NIC %s is neither on the host nor in netns %s: %w", nic, netnsName, err)
+	link, ok := host.links[nic]
+	if !ok {
+		return fmt.Errorf("NIC %s is neither on the host nor in netns %s", nic, netnsName)
 	}
-	addrs, err := listAddrs(host, link)
-	if err != nil {
-		return err
-	}
+	addrs := host.addrs[link.Attrs().Index]
 	ns, err := netns.GetFromName(netnsName)
 	if err != nil {
 		return err
 	}
 	defer ns.Close()
 	if err := k.write(fmt.Sprintf("moving %s to netns %s", nic, netnsName), func() error {
-		return host.LinkSetNsFd(link, int(ns))
+		return host.h.LinkSetNsFd(link, int(ns))
 	}); err != nil {
 		return err
 	}
-	moved, err := router.LinkByName(nic)
+	delete(host.links, nic)
+	moved, err := router.refresh(nic)
 	if err != nil {
 		return fmt.Errorf("finding %s after its move: %w", nic, err)
 	}
-	if err := k.write("marking "+nic+" as moved", func() error { return router.LinkSetAlias(moved, MovedNICAlias) }); err != nil {
+	if err := k.write("marking "+nic+" as moved", func() error { return router.h.LinkSetAlias(moved, MovedNICAlias) }); err != nil {
 		return err
 	}
-	if err := k.addAddrs(router, moved, addrs); err != nil {
+	if err := k.addAddrs(router.h, moved, addrs); err != nil {
 		return err
 	}
 	return k.setUp(router, nic)
@@ -191,38 +208,32 @@ func (k *Kernel) moveNIC(host, router *netlink.Handle, nic, netnsName string) er
 
 // moveNICsBack returns to the host the NICs the plumber moved that are no longer
 // wanted, with their addresses.
-func (k *Kernel) moveNICsBack(host, router *netlink.Handle, keep []string) error {
-	links, err := listLinks(router)
-	if err != nil {
-		return err
-	}
+func (k *Kernel) moveNICsBack(host, router *nsView, keep []string) error {
 	hostNS := k.Host
 	if !hostNS.IsOpen() {
+		var err error
 		if hostNS, err = netns.Get(); err != nil {
 			return err
 		}
 		defer hostNS.Close()
 	}
-	for _, l := range links {
-		if l.Attrs().Alias != MovedNICAlias || contains(keep, l.Attrs().Name) {
+	for name, l := range router.links {
+		if l.Attrs().Alias != MovedNICAlias || contains(keep, name) {
 			continue
 		}
-		addrs, err := listAddrs(router, l)
-		if err != nil {
+		addrs := router.addrs[l.Attrs().Index]
+		if err := k.write("moving "+name+" back to the host", func() error { return router.h.LinkSetNsFd(l, int(hostNS)) }); err != nil {
 			return err
 		}
-		name := l.Attrs().Name
-		if err := k.write("moving "+name+" back to the host", func() error { return router.LinkSetNsFd(l, int(hostNS)) }); err != nil {
-			return err
-		}
-		back, err := host.LinkByName(name)
+		delete(router.links, name)
+		back, err := host.refresh(name)
 		if err != nil {
 			return fmt.Errorf("finding %s after moving it back: %w", name, err)
 		}
-		if err := k.write("unmarking "+name, func() error { return host.LinkSetAlias(back, "") }); err != nil {
+		if err := k.write("unmarking "+name, func() error { return host.h.LinkSetAlias(back, "") }); err != nil {
 			return err
 		}
-		if err := k.addAddrs(host, back, addrs); err != nil {
+		if err := k.addAddrs(host.h, back, addrs); err != nil {
 			return err
 		}
 		if err := k.setUp(host, name); err != nil {
@@ -234,18 +245,15 @@ func (k *Kernel) moveNICsBack(host, router *netlink.Handle, keep []string) error
 
 // ensureLoopback brings lo up and holds exactly the VTEP /32 among the addresses
 // the plumber puts there (other addresses on lo are left alone).
-func (k *Kernel) ensureLoopback(router *netlink.Handle, u UnderlayState) error {
+func (k *Kernel) ensureLoopback(router *nsView, u UnderlayState) error {
 	if err := k.setUp(router, "lo"); err != nil {
 		return err
 	}
-	lo, err := router.LinkByName("lo")
-	if err != nil {
-		return err
+	lo, ok := router.links["lo"]
+	if !ok {
+		return fmt.Errorf("no lo in the router netns")
 	}
-	addrs, err := listAddrs(router, lo)
-	if err != nil {
-		return err
-	}
+	addrs := router.addrs[lo.Attrs().Index]
 	want := ""
 	if u.VTEP.IsValid() {
 		want = netip.PrefixFrom(u.VTEP, 32).String()
@@ -258,7 +266,7 @@ func (k *Kernel) ensureLoopback(router *netlink.Handle, u UnderlayState) error {
 			has = true
 		case a.Label == "lo:evpn": // a VTEP of ours that changed
 			a := a
-			if err := k.write("removing old VTEP "+p, func() error { return router.AddrDel(lo, &a) }); err != nil {
+			if err := k.write("removing old VTEP "+p, func() error { return router.h.AddrDel(lo, &a) }); err != nil {
 				return err
 			}
 		}
@@ -268,7 +276,7 @@ func (k *Kernel) ensureLoopback(router *netlink.Handle, u UnderlayState) error {
 	}
 	addr, _ := netlink.ParseAddr(want)
 	addr.Label = "lo:evpn"
-	return k.write("adding VTEP "+want, func() error { return router.AddrAdd(lo, addr) })
+	return k.write("adding VTEP "+want, func() error { return router.h.AddrAdd(lo, addr) })
 }
 
 // ensureForwarding turns on IPv4 and IPv6 forwarding inside the router namespace.
@@ -310,7 +318,7 @@ func (k *Kernel) ensureForwarding(netnsName string) error {
 
 // ensureL3VNI creates or fixes one L3VNI's devices and addresses. New devices are
 // created down; existing ones keep their state.
-func (k *Kernel) ensureL3VNI(host, router *netlink.Handle, u UnderlayState, l L3VNIState) error {
+func (k *Kernel) ensureL3VNI(host, router *nsView, u UnderlayState, l L3VNIState) error {
 	vrf, err := k.ensureLink(router, &netlink.Vrf{LinkAttrs: attrs(l.VRF, 0), Table: l.Table}, func(cur netlink.Link) bool {
 		v, ok := cur.(*netlink.Vrf)
 		return ok && v.Table == l.Table
@@ -354,10 +362,10 @@ func (k *Kernel) ensureL3VNI(host, router *netlink.Handle, u UnderlayState, l L3
 		return err
 	}
 	for _, c := range []struct {
-		h    *netlink.Handle
+		v    *nsView
 		link netlink.Link
 	}{{router, br}, {router, vx}, {router, pe}, {host, hs}} {
-		if err := k.ensureMTU(c.h, c.link, l.MTU); err != nil {
+		if err := k.ensureMTU(c.v.h, c.link, l.MTU); err != nil {
 			return err
 		}
 	}
@@ -373,49 +381,46 @@ func attrs(name string, mtu int) netlink.LinkAttrs {
 // ensureLink returns the device named like want, creating it (down) when missing,
 // or replacing it when it is ours but its immutable settings differ (matches says
 // whether they are right). A foreign device in the way is an error, not replaced.
-func (k *Kernel) ensureLink(h *netlink.Handle, want netlink.Link, matches func(netlink.Link) bool) (netlink.Link, error) {
+func (k *Kernel) ensureLink(v *nsView, want netlink.Link, matches func(netlink.Link) bool) (netlink.Link, error) {
 	name := want.Attrs().Name
-	cur, err := h.LinkByName(name)
-	if err == nil {
+	if cur, ok := v.links[name]; ok {
 		if matches(cur) {
 			return cur, nil
 		}
 		if cur.Attrs().Alias != OwnedAlias {
 			return nil, fmt.Errorf("%s exists and is not ours (alias %q): not touching it", name, cur.Attrs().Alias)
 		}
-		if err := k.write("replacing "+name, func() error { return h.LinkDel(cur) }); err != nil {
+		if err := k.write("replacing "+name, func() error { return v.h.LinkDel(cur) }); err != nil {
 			return nil, err
 		}
-	} else if !isNotFound(err) {
+	}
+	if err := k.write(fmt.Sprintf("creating %s %s", want.Type(), name), func() error { return v.h.LinkAdd(want) }); err != nil {
 		return nil, err
 	}
-	if err := k.write(fmt.Sprintf("creating %s %s", want.Type(), name), func() error { return h.LinkAdd(want) }); err != nil {
-		return nil, err
-	}
-	created, err := h.LinkByName(name)
+	created, err := v.refresh(name)
 	if err != nil {
 		return nil, err
 	}
-	if err := k.write("marking "+name, func() error { return h.LinkSetAlias(created, OwnedAlias) }); err != nil {
+	if err := k.write("marking "+name, func() error { return v.h.LinkSetAlias(created, OwnedAlias) }); err != nil {
 		return nil, err
 	}
-	return h.LinkByName(name)
+	return v.refresh(name)
 }
 
 // ensureVeth returns the router leg (in the router netns) and the host leg (in the
 // host netns) of an L3VNI, creating the pair when either is missing.
-func (k *Kernel) ensureVeth(host, router *netlink.Handle, l L3VNIState) (pe, hs netlink.Link, err error) {
-	pe, peErr := router.LinkByName(l.RouterLeg)
-	hs, hsErr := host.LinkByName(l.HostLeg)
-	if peErr == nil && hsErr == nil {
+func (k *Kernel) ensureVeth(host, router *nsView, l L3VNIState) (pe, hs netlink.Link, err error) {
+	pe, peOK := router.links[l.RouterLeg]
+	hs, hsOK := host.links[l.HostLeg]
+	if peOK && hsOK {
 		return pe, hs, nil
 	}
 	for _, c := range []struct {
-		h    *netlink.Handle
+		v    *nsView
 		link netlink.Link
 	}{{router, pe}, {host, hs}} {
 		if c.link != nil && c.link.Attrs().Alias == OwnedAlias {
-			if err := k.write("deleting half a veth "+c.link.Attrs().Name, func() error { return c.h.LinkDel(c.link) }); err != nil {
+			if err := k.write("deleting half a veth "+c.link.Attrs().Name, func() error { return c.v.h.LinkDel(c.link) }); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -428,30 +433,36 @@ func (k *Kernel) ensureVeth(host, router *netlink.Handle, l L3VNIState) (pe, hs 
 		defer hostNS.Close()
 	}
 	veth := &netlink.Veth{LinkAttrs: attrs(l.RouterLeg, l.MTU), PeerName: l.HostLeg, PeerNamespace: netlink.NsFd(hostNS)}
-	if err := k.write("creating veth "+l.RouterLeg+"/"+l.HostLeg, func() error { return router.LinkAdd(veth) }); err != nil {
+	if err := k.write("creating veth "+l.RouterLeg+"/"+l.HostLeg, func() error { return router.h.LinkAdd(veth) }); err != nil {
 		return nil, nil, err
 	}
-	if pe, err = router.LinkByName(l.RouterLeg); err != nil {
+	if pe, err = router.refresh(l.RouterLeg); err != nil {
 		return nil, nil, err
 	}
-	if hs, err = host.LinkByName(l.HostLeg); err != nil {
+	if hs, err = host.refresh(l.HostLeg); err != nil {
 		return nil, nil, err
 	}
-	if err := k.write("marking "+l.RouterLeg, func() error { return router.LinkSetAlias(pe, OwnedAlias) }); err != nil {
+	if err := k.write("marking "+l.RouterLeg, func() error { return router.h.LinkSetAlias(pe, OwnedAlias) }); err != nil {
 		return nil, nil, err
 	}
-	if err := k.write("marking "+l.HostLeg, func() error { return host.LinkSetAlias(hs, OwnedAlias) }); err != nil {
+	if err := k.write("marking "+l.HostLeg, func() error { return host.h.LinkSetAlias(hs, OwnedAlias) }); err != nil {
+		return nil, nil, err
+	}
+	if pe, err = router.refresh(l.RouterLeg); err != nil {
+		return nil, nil, err
+	}
+	if hs, err = host.refresh(l.HostLeg); err != nil {
 		return nil, nil, err
 	}
 	return pe, hs, nil
 }
 
-func (k *Kernel) ensureMaster(h *netlink.Handle, link, master netlink.Link) error {
+func (k *Kernel) ensureMaster(v *nsView, link, master netlink.Link) error {
 	if link.Attrs().MasterIndex == master.Attrs().Index {
 		return nil
 	}
 	return k.write(fmt.Sprintf("enslaving %s to %s", link.Attrs().Name, master.Attrs().Name), func() error {
-		return h.LinkSetMasterByIndex(link, master.Attrs().Index)
+		return v.h.LinkSetMasterByIndex(link, master.Attrs().Index)
 	})
 }
 
@@ -464,11 +475,8 @@ func (k *Kernel) ensureMTU(h *netlink.Handle, link netlink.Link, mtu int) error 
 
 // ensureAddrs makes a device the plumber owns hold exactly these addresses
 // (link-local IPv6 addresses, which the kernel manages, are left alone).
-func (k *Kernel) ensureAddrs(h *netlink.Handle, link netlink.Link, want []netip.Prefix) error {
-	cur, err := listAddrs(h, link)
-	if err != nil {
-		return err
-	}
+func (k *Kernel) ensureAddrs(v *nsView, link netlink.Link, want []netip.Prefix) error {
+	h, cur := v.h, v.addrs[link.Attrs().Index]
 	have := map[string]bool{}
 	for _, a := range cur {
 		p := a.IPNet.String()
@@ -512,20 +520,23 @@ func (k *Kernel) addAddrs(h *netlink.Handle, link netlink.Link, addrs []netlink.
 	return nil
 }
 
-func (k *Kernel) setUp(h *netlink.Handle, name string) error {
-	link, err := h.LinkByName(name)
-	if err != nil {
-		return err
+func (k *Kernel) setUp(v *nsView, name string) error {
+	link, ok := v.links[name]
+	if !ok {
+		var err error
+		if link, err = v.refresh(name); err != nil {
+			return err
+		}
 	}
 	if link.Attrs().Flags&net.FlagUp != 0 {
 		return nil
 	}
-	return k.write("setting "+name+" up", func() error { return h.LinkSetUp(link) })
+	return k.write("setting "+name+" up", func() error { return v.h.LinkSetUp(link) })
 }
 
 // removeStale deletes the devices the plumber owns that s does not want. Deleting
 // one end of a veth deletes both.
-func (k *Kernel) removeStale(host, router *netlink.Handle, s State) error {
+func (k *Kernel) removeStale(host, router *nsView, s State) error {
 	wantRouter, wantHost := map[string]bool{}, map[string]bool{}
 	for _, l := range s.L3VNIs {
 		for _, n := range []string{l.VRF, l.Bridge, l.VXLAN, l.RouterLeg} {
@@ -533,24 +544,75 @@ func (k *Kernel) removeStale(host, router *netlink.Handle, s State) error {
 		}
 		wantHost[l.HostLeg] = true
 	}
+	removed := false
 	for _, side := range []struct {
-		h    *netlink.Handle
+		v    *nsView
 		want map[string]bool
 	}{{router, wantRouter}, {host, wantHost}} {
-		links, err := listLinks(side.h)
-		if err != nil {
-			return err
-		}
-		for _, l := range links {
-			if l.Attrs().Alias != OwnedAlias || side.want[l.Attrs().Name] {
+		for name, l := range side.v.links {
+			if l.Attrs().Alias != OwnedAlias || side.want[name] {
 				continue
 			}
-			if err := k.write("removing stale "+l.Attrs().Name, func() error { return side.h.LinkDel(l) }); err != nil && !isNotFound(err) {
+			if err := k.write("removing stale "+name, func() error { return side.v.h.LinkDel(l) }); err != nil && !isNotFound(err) {
 				return err
 			}
+			delete(side.v.links, name)
+			removed = true
+		}
+	}
+	if !removed {
+		return nil
+	}
+	// Deleting a veth end took its peer along: forget what is gone.
+	for _, v := range []*nsView{router, host} {
+		if err := v.reload(); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// nsView is one namespace's links and addresses, read in one dump each, and kept
+// current for the links this reconcile creates.
+type nsView struct {
+	h     *netlink.Handle
+	links map[string]netlink.Link
+	addrs map[int][]netlink.Addr // by link index
+}
+
+func snapshot(h *netlink.Handle) (*nsView, error) {
+	v := &nsView{h: h}
+	return v, v.reload()
+}
+
+func (v *nsView) reload() error {
+	links, err := listLinks(v.h)
+	if err != nil {
+		return err
+	}
+	addrs, err := listAllAddrs(v.h)
+	if err != nil {
+		return err
+	}
+	v.links = make(map[string]netlink.Link, len(links))
+	for _, l := range links {
+		v.links[l.Attrs().Name] = l
+	}
+	v.addrs = map[int][]netlink.Addr{}
+	for _, a := range addrs {
+		v.addrs[a.LinkIndex] = append(v.addrs[a.LinkIndex], a)
+	}
+	return nil
+}
+
+// refresh reads one link again after a write changed it.
+func (v *nsView) refresh(name string) (netlink.Link, error) {
+	l, err := v.h.LinkByName(name)
+	if err != nil {
+		return nil, err
+	}
+	v.links[name] = l
+	return l, nil
 }
 
 // dumpRetries bounds the retries of a netlink dump the kernel reports as
@@ -568,14 +630,14 @@ func listLinks(h *netlink.Handle) ([]netlink.Link, error) {
 	return nil, fmt.Errorf("listing links: %w after %d tries", netlink.ErrDumpInterrupted, dumpRetries)
 }
 
-func listAddrs(h *netlink.Handle, link netlink.Link) ([]netlink.Addr, error) {
+func listAllAddrs(h *netlink.Handle) ([]netlink.Addr, error) {
 	for range dumpRetries {
-		addrs, err := h.AddrList(link, netlink.FAMILY_ALL)
+		addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
 		if !errors.Is(err, netlink.ErrDumpInterrupted) {
 			return addrs, err
 		}
 	}
-	return nil, fmt.Errorf("listing addresses of %s: %w after %d tries", link.Attrs().Name, netlink.ErrDumpInterrupted, dumpRetries)
+	return nil, fmt.Errorf("listing addresses: %w after %d tries", netlink.ErrDumpInterrupted, dumpRetries)
 }
 
 func isNotFound(err error) bool {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/testr"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -28,7 +29,7 @@ type lab struct {
 	k                  *Kernel
 }
 
-func requireRoot(t *testing.T) {
+func requireRoot(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("SKIP netns layer: -short (make test-unit)")
@@ -43,7 +44,7 @@ func requireRoot(t *testing.T) {
 
 // requireVRF skips, with the reason, where the kernel cannot create a VRF; the VM
 // layer (EVPN_IN_VM) runs these tests on a kernel that can.
-func requireVRF(t *testing.T) {
+func requireVRF(t testing.TB) {
 	t.Helper()
 	requireRoot(t)
 	ns := frrinstance.NewNetns(t, "vrfprobe")
@@ -57,7 +58,7 @@ func requireVRF(t *testing.T) {
 	t.Skip("SKIP: this kernel lacks VRF; the VM layer (make test-vm) runs this test")
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	t.Helper()
 	requireRoot(t)
 	l := &lab{host: frrinstance.NewNetns(t, "host"), leaf: frrinstance.NewNetns(t, "leaf")}
@@ -70,7 +71,7 @@ func newLab(t *testing.T) *lab {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.hostNS.Close() })
-	l.k = &Kernel{Host: l.hostNS, Log: testr.New(t)}
+	l.k = &Kernel{Host: l.hostNS, Log: logFor(t)}
 	return l
 }
 
@@ -81,7 +82,7 @@ func (l *lab) state(l3vnis ...L3VNIState) State {
 	}}
 }
 
-func (l *lab) handle(t *testing.T, ns string) *netlink.Handle {
+func (l *lab) handle(t testing.TB, ns string) *netlink.Handle {
 	t.Helper()
 	h, err := netns.GetFromName(ns)
 	if err != nil {
@@ -320,4 +321,12 @@ func prefixes(ps []netip.Prefix) string {
 		s = append(s, p.String())
 	}
 	return strings.Join(s, " ")
+}
+
+// logFor logs through the test when it is a *testing.T; benchmarks stay quiet.
+func logFor(t testing.TB) logr.Logger {
+	if tt, ok := t.(*testing.T); ok {
+		return testr.New(tt)
+	}
+	return logr.Discard()
 }

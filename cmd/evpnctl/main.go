@@ -123,7 +123,7 @@ func render(args []string, out io.Writer) error {
 		fmt.Fprint(out, conf)
 	}
 	fmt.Fprintf(out, "# --- network devices on node %s, as ip commands ---\n", *node)
-	for _, c := range nodeplumber.IPCommands(state) {
+	for _, c := range nodeplumber.IPCommands(state, "") {
 		fmt.Fprintln(out, c)
 	}
 	return nil
