@@ -502,3 +502,28 @@ func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {
 	}
 	return nil
 }
+
+// TestOrphansRemovedAtStartup: a generated FRRConfiguration whose L3VNI is gone
+// (deleted while the controller was down, its finalizer removed by hand) is
+// deleted when the controller starts; one of someone else is left alone.
+func TestOrphansRemovedAtStartup(t *testing.T) {
+	requireAPI(t)
+	ns, frrNS := newNamespaces(t)
+	orphan := &frrv1beta1.FRRConfiguration{ObjectMeta: metav1.ObjectMeta{
+		Name: "evpn-" + ns + "-gone", Namespace: frrNS,
+		Labels:      map[string]string{evpnv1.ManagedByLabel: evpnv1.ManagedByValue, evpnv1.L3VNINameLabel: "gone"},
+		Annotations: map[string]string{OwnerAnnotation: ns + "/gone"},
+	}}
+	foreign := &frrv1beta1.FRRConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "metallb-node1", Namespace: frrNS}}
+	create(t, orphan, foreign)
+	startController(t, ns, frrNS)
+	eventually(t, timeout, func() error {
+		if _, err := getFRRConfiguration(frrNS, orphan.Name); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("orphan still there (err %v)", err)
+		}
+		return nil
+	})
+	if _, err := getFRRConfiguration(frrNS, foreign.Name); err != nil {
+		t.Errorf("a FRRConfiguration the controller does not own was touched: %v", err)
+	}
+}
