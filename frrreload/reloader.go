@@ -85,6 +85,14 @@ func (r *Reloader) Apply(ctx context.Context, config []byte) (Result, error) {
 	if out, err := r.run(ctx, r.vtysh(), append(r.vtyArgs(), "--dryrun", "-f", candidate)...); err != nil {
 		return Result{}, fmt.Errorf("%w: %s", ErrRejected, frrText(out, err))
 	}
+	if last, err := os.ReadFile(r.LastGood); err == nil {
+		for _, b := range droppedVNIs(string(last), string(config)) {
+			args := append(r.vtyArgs(), "-c", "configure terminal", "-c", "vrf "+b.vrf, "-c", "no vni "+b.vni, "-c", "exit-vrf", "-c", "end")
+			if out, err := r.run(ctx, r.vtysh(), args...); err != nil {
+				return Result{}, fmt.Errorf("%w: unbinding VNI %s from VRF %s: %s", ErrRejected, b.vni, b.vrf, frrText(out, err))
+			}
+		}
+	}
 	if out, err := r.reload(ctx, candidate); err != nil {
 		applyErr := fmt.Errorf("%w: applying: %s", ErrRejected, frrText(out, err))
 		if _, statErr := os.Stat(r.LastGood); statErr == nil {
@@ -132,7 +140,54 @@ func (r *Reloader) RunningConfig(ctx context.Context) (string, error) {
 	return string(out), nil
 }
 
+// vniBinding is a "vrf NAME" stanza's "vni N" line.
+type vniBinding struct{ vrf, vni string }
+
+// droppedVNIs lists the VNI bindings of lastGood that next no longer has. FRR
+// refuses to remove a BGP VRF instance that still has its L3VNI ("Please
+// unconfigure l3vni"), and frr-reload.py in FRR 8.4 may order the two deletions
+// either way (and sends a "vrf" line to bgpd inside a "router bgp" context when
+// asked to unbind alone), so Apply unbinds them with vtysh itself first.
+func droppedVNIs(lastGood, next string) []vniBinding {
+	keep := map[vniBinding]bool{}
+	for _, b := range vniBindings(next) {
+		keep[b] = true
+	}
+	var out []vniBinding
+	for _, b := range vniBindings(lastGood) {
+		if !keep[b] {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// vniBindings lists the VNI bindings of a configuration.
+func vniBindings(config string) []vniBinding {
+	var out []vniBinding
+	vrf := ""
+	for _, line := range strings.Split(config, "\n") {
+		switch {
+		case strings.HasPrefix(line, "vrf "):
+			vrf = strings.TrimSpace(strings.TrimPrefix(line, "vrf "))
+		case !strings.HasPrefix(line, " "):
+			vrf = ""
+		case vrf != "" && strings.HasPrefix(line, " vni "):
+			out = append(out, vniBinding{vrf: vrf, vni: strings.TrimSpace(strings.TrimPrefix(line, " vni "))})
+		}
+	}
+	return out
+}
+
 func (r *Reloader) reload(ctx context.Context, file string) ([]byte, error) {
+	// frr-reload.py runs vtysh with --config_dir WorkDir: give it the vtysh.conf
+	// it looks for there, or every call complains in FRR's error text.
+	vtyshConf := filepath.Join(r.WorkDir, "vtysh.conf")
+	if _, err := os.Stat(vtyshConf); errors.Is(err, os.ErrNotExist) {
+		if err := writeAtomic(vtyshConf, []byte("service integrated-vtysh-config\n")); err != nil {
+			return nil, err
+		}
+	}
 	args := []string{"--reload", "--stdout", "--log-level", "error", "--bindir", filepath.Dir(mustLookPath(r.vtysh())),
 		"--rundir", r.WorkDir, "--confdir", r.WorkDir}
 	if r.VtySocket != "" {

@@ -50,7 +50,7 @@ func benchKernel(b *testing.B, n int) {
 	if err := l.k.Apply(s); err != nil {
 		b.Fatal(err)
 	}
-	if err := l.k.Activate(s); err != nil {
+	if err := l.k.Finish(s); err != nil {
 		b.Fatal(err)
 	}
 	apply := time.Since(start)
@@ -64,7 +64,7 @@ func benchKernel(b *testing.B, n int) {
 		if err := l.k.Apply(more); err != nil {
 			b.Fatal(err)
 		}
-		if err := l.k.Activate(more); err != nil {
+		if err := l.k.Finish(more); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(time.Since(t0).Milliseconds()), "ms-add-one")
@@ -73,7 +73,7 @@ func benchKernel(b *testing.B, n int) {
 		if err := l.k.Apply(more); err != nil {
 			b.Fatal(err)
 		}
-		if err := l.k.Activate(more); err != nil {
+		if err := l.k.Finish(more); err != nil {
 			b.Fatal(err)
 		}
 		noop := time.Since(t0)

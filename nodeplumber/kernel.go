@@ -97,11 +97,14 @@ func (k *Kernel) createNetns(name string, back netns.NsHandle) (netns.NsHandle, 
 	return h, err
 }
 
-// Apply makes the kernel match s, except that the VRF, bridge, VXLAN and router
-// leg of a new L3VNI stay down: FRR must learn the VNI before its VXLAN device is
-// up (DESIGN.md, order of operations), so the caller reloads FRR, then calls
-// Activate. What the plumber owns and s no longer wants is removed; NICs it moved
-// and s no longer lists go back to the host with their addresses.
+// Apply adds and fixes what s wants, in two steps around FRR's reload (DESIGN.md,
+// order of operations): Apply creates and fixes the devices, the VRF, bridge,
+// VXLAN and router leg of a new L3VNI staying down, because FRR must learn a VNI
+// before its VXLAN device is up; then the caller reloads FRR and calls Finish,
+// which brings them up and only then removes what the plumber owns and s no longer
+// wants (FRR, already reloaded without it, never sees a device vanish under a VNI
+// it still uses) and moves back to the host, with their addresses, the NICs s no
+// longer lists.
 func (k *Kernel) Apply(s State) error {
 	hostH, routerH, done, err := k.handles(s.Netns)
 	if err != nil {
@@ -109,7 +112,7 @@ func (k *Kernel) Apply(s State) error {
 	}
 	defer done()
 	// Every decision reads one dump of links and one of addresses per namespace:
-	// a reconcile with nothing to change costs four netlink dumps, not a request
+	// a reconcile with nothing to change costs a few netlink dumps, not a request
 	// per device.
 	host, err := snapshot(hostH)
 	if err != nil {
@@ -119,24 +122,18 @@ func (k *Kernel) Apply(s State) error {
 	if err != nil {
 		return err
 	}
-	if err := k.moveNICsBack(host, router, s.Underlay.NICs); err != nil {
-		return err
-	}
 	for _, nic := range s.Underlay.NICs {
 		if err := k.moveNIC(host, router, nic, s.Netns); err != nil {
 			return err
 		}
 	}
-	if err := k.ensureLoopback(router, s.Underlay); err != nil {
-		return err
-	}
 	if s.Underlay.Name != "" {
+		if err := k.ensureLoopback(router, s.Underlay); err != nil {
+			return err
+		}
 		if err := k.ensureForwarding(s.Netns); err != nil {
 			return err
 		}
-	}
-	if err := k.removeStale(host, router, s); err != nil {
-		return err
 	}
 	for _, l := range s.L3VNIs {
 		if err := k.ensureL3VNI(host, router, s.Underlay, l); err != nil {
@@ -146,20 +143,21 @@ func (k *Kernel) Apply(s State) error {
 	return nil
 }
 
-// Activate brings up every L3VNI's VRF, bridge, VXLAN and router leg.
-func (k *Kernel) Activate(s State) error {
-	_, routerH, done, err := k.handles(s.Netns)
+// Finish is Apply's second step, after FRR's reload: every L3VNI's devices up,
+// then stale devices removed and unwanted NICs moved back.
+func (k *Kernel) Finish(s State) error {
+	hostH, routerH, done, err := k.handles(s.Netns)
 	if err != nil {
 		return err
 	}
 	defer done()
-	links, err := listLinks(routerH) // only links: Activate reads no address
+	host, err := snapshot(hostH)
 	if err != nil {
 		return err
 	}
-	router := &nsView{h: routerH, links: make(map[string]netlink.Link, len(links))}
-	for _, l := range links {
-		router.links[l.Attrs().Name] = l
+	router, err := snapshot(routerH)
+	if err != nil {
+		return err
 	}
 	for _, l := range s.L3VNIs {
 		for _, name := range []string{l.VRF, l.Bridge, l.VXLAN, l.RouterLeg} {
@@ -168,7 +166,15 @@ func (k *Kernel) Activate(s State) error {
 			}
 		}
 	}
-	return nil
+	if err := k.removeStale(host, router, s); err != nil {
+		return err
+	}
+	if s.Underlay.Name == "" {
+		if err := k.ensureLoopback(router, s.Underlay); err != nil { // drops our VTEP
+			return err
+		}
+	}
+	return k.moveNICsBack(host, router, s.Underlay.NICs)
 }
 
 // moveNIC moves a host NIC into the router namespace with its addresses and MTU
@@ -181,7 +187,10 @@ func (k *Kernel) moveNIC(host, router *nsView, nic, netnsName string) error {
 	if !ok {
 		return fmt.Errorf("NIC %s is neither on the host nor in netns %s", nic, netnsName)
 	}
-	addrs := host.addrs[link.Attrs().Index]
+	addrs, err := host.addrsOf(link.Attrs().Index)
+	if err != nil {
+		return err
+	}
 	ns, err := netns.GetFromName(netnsName)
 	if err != nil {
 		return err
@@ -221,7 +230,10 @@ func (k *Kernel) moveNICsBack(host, router *nsView, keep []string) error {
 		if l.Attrs().Alias != MovedNICAlias || contains(keep, name) {
 			continue
 		}
-		addrs := router.addrs[l.Attrs().Index]
+		addrs, err := router.addrsOf(l.Attrs().Index)
+		if err != nil {
+			return err
+		}
 		if err := k.write("moving "+name+" back to the host", func() error { return router.h.LinkSetNsFd(l, int(hostNS)) }); err != nil {
 			return err
 		}
@@ -253,7 +265,10 @@ func (k *Kernel) ensureLoopback(router *nsView, u UnderlayState) error {
 	if !ok {
 		return fmt.Errorf("no lo in the router netns")
 	}
-	addrs := router.addrs[lo.Attrs().Index]
+	addrs, err := router.addrsOf(lo.Attrs().Index)
+	if err != nil {
+		return err
+	}
 	want := ""
 	if u.VTEP.IsValid() {
 		want = netip.PrefixFrom(u.VTEP, 32).String()
@@ -476,7 +491,11 @@ func (k *Kernel) ensureMTU(h *netlink.Handle, link netlink.Link, mtu int) error 
 // ensureAddrs makes a device the plumber owns hold exactly these addresses
 // (link-local IPv6 addresses, which the kernel manages, are left alone).
 func (k *Kernel) ensureAddrs(v *nsView, link netlink.Link, want []netip.Prefix) error {
-	h, cur := v.h, v.addrs[link.Attrs().Index]
+	h := v.h
+	cur, err := v.addrsOf(link.Attrs().Index)
+	if err != nil {
+		return err
+	}
 	have := map[string]bool{}
 	for _, a := range cur {
 		p := a.IPNet.String()
@@ -577,7 +596,7 @@ func (k *Kernel) removeStale(host, router *nsView, s State) error {
 type nsView struct {
 	h     *netlink.Handle
 	links map[string]netlink.Link
-	addrs map[int][]netlink.Addr // by link index
+	addrs map[int][]netlink.Addr // by link index; nil until addrsOf loads them
 }
 
 func snapshot(h *netlink.Handle) (*nsView, error) {
@@ -590,19 +609,28 @@ func (v *nsView) reload() error {
 	if err != nil {
 		return err
 	}
-	addrs, err := listAllAddrs(v.h)
-	if err != nil {
-		return err
-	}
 	v.links = make(map[string]netlink.Link, len(links))
 	for _, l := range links {
 		v.links[l.Attrs().Name] = l
 	}
-	v.addrs = map[int][]netlink.Addr{}
-	for _, a := range addrs {
-		v.addrs[a.LinkIndex] = append(v.addrs[a.LinkIndex], a)
-	}
+	v.addrs = nil
 	return nil
+}
+
+// addrsOf returns a link's addresses, from one address dump of the namespace made
+// the first time any is asked for (a reconcile that reads none makes no dump).
+func (v *nsView) addrsOf(index int) ([]netlink.Addr, error) {
+	if v.addrs == nil {
+		addrs, err := listAllAddrs(v.h)
+		if err != nil {
+			return nil, err
+		}
+		v.addrs = map[int][]netlink.Addr{}
+		for _, a := range addrs {
+			v.addrs[a.LinkIndex] = append(v.addrs[a.LinkIndex], a)
+		}
+	}
+	return v.addrs[index], nil
 }
 
 // refresh reads one link again after a write changed it.

@@ -122,14 +122,14 @@ func applyTwice(t *testing.T, k *Kernel, s State) {
 	if err := k.Apply(s); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Activate(s); err != nil {
+	if err := k.Finish(s); err != nil {
 		t.Fatal(err)
 	}
 	before := k.Writes()
 	if err := k.Apply(s); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Activate(s); err != nil {
+	if err := k.Finish(s); err != nil {
 		t.Fatal(err)
 	}
 	if n := k.Writes() - before; n != 0 {
@@ -163,9 +163,7 @@ func TestUnderlayNICMoveAndBack(t *testing.T) {
 	}
 
 	// The Underlay goes: the NIC comes back to the host with its address.
-	if err := l.k.Apply(State{Netns: l.router}); err != nil {
-		t.Fatal(err)
-	}
+	applyTwice(t, l.k, State{Netns: l.router})
 	if _, err := router.LinkByName("eth1"); err == nil {
 		t.Fatal("eth1 is still in the router netns")
 	}
@@ -195,6 +193,9 @@ func TestStaleRemovedForeignUntouched(t *testing.T) {
 	frrinstance.Run(t, "ip", "-n", l.host, "link", "add", "hs777", "type", "veth", "peer", "name", "x777")
 	before := l.k.Writes()
 	if err := l.k.Apply(l.state()); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.k.Finish(l.state()); err != nil {
 		t.Fatal(err)
 	}
 	if n := l.k.Writes() - before; n != 1 {
@@ -237,7 +238,8 @@ func TestL3VNIDevices(t *testing.T) {
 	green.HostLegAddrs = append(green.HostLegAddrs, netip.MustParsePrefix("fd00:11::2/64"))
 	s := l.state(red, green)
 
-	// Apply leaves the new L3VNI devices down until FRR knows the VNIs.
+	// Apply leaves the new L3VNI devices down until FRR knows the VNIs: Finish
+	// brings them up.
 	if err := l.k.Apply(s); err != nil {
 		t.Fatal(err)
 	}
@@ -293,6 +295,12 @@ func TestL3VNIDevices(t *testing.T) {
 	// red goes: its devices go, green's stay exactly as they were.
 	greenVX, _ := router.LinkByName("vx200")
 	if err := l.k.Apply(l.state(green)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := router.LinkByName("vx100"); err != nil {
+		t.Error("Apply removed red's devices: only Finish, after FRR's reload, may")
+	}
+	if err := l.k.Finish(l.state(green)); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {

@@ -57,7 +57,7 @@ func TestRouterSessions(t *testing.T) {
 		if _, err := reloader.Apply(ctx, []byte(conf)); err != nil {
 			t.Fatalf("%v\n%s", err, router.Logs())
 		}
-		if err := l.k.Activate(s); err != nil {
+		if err := l.k.Finish(s); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -91,7 +91,8 @@ exit
 		t.Errorf("zebra does not bind VNI 100 to VRF red:\n%s", out)
 	}
 
-	// red goes: its devices and stanzas go, green's and the underlay's sessions stay.
+	// red goes: its stanzas, then its devices; green's and the underlay's
+	// sessions stay.
 	onlyGreen := state(green)
 	if err := l.k.Apply(onlyGreen); err != nil {
 		t.Fatal(err)
@@ -136,6 +137,9 @@ exit
 	}
 	writes := l.k.Writes()
 	if err := l.k.Apply(onlyGreen); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.k.Finish(onlyGreen); err != nil {
 		t.Fatal(err)
 	}
 	if n := l.k.Writes() - writes; n != 0 {
