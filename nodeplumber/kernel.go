@@ -690,3 +690,26 @@ func containsPrefix(list []netip.Prefix, s string) bool {
 	}
 	return false
 }
+
+// NICMTU is the smallest MTU of the underlay NICs, wherever they are (on the host
+// before their move, in the router netns after).
+func (k *Kernel) NICMTU(netnsName string, nics []string) (int, error) {
+	hostH, routerH, done, err := k.handles(netnsName)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	mtu := 0
+	for _, nic := range nics {
+		l, err := routerH.LinkByName(nic)
+		if err != nil {
+			if l, err = hostH.LinkByName(nic); err != nil {
+				return 0, fmt.Errorf("NIC %s is neither on the host nor in netns %s: %w", nic, netnsName, err)
+			}
+		}
+		if m := l.Attrs().MTU; mtu == 0 || m < mtu {
+			mtu = m
+		}
+	}
+	return mtu, nil
+}

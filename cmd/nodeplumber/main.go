@@ -1,0 +1,74 @@
+// Command nodeplumber is the per-node half of frr-k8s-evpn (a privileged,
+// host-network DaemonSet): it builds the router's network namespace and devices
+// from the Underlay and L3VNIs that select its node and hands the router's FRR its
+// configuration through the reloader's socket.
+package main
+
+import (
+	"flag"
+	"os"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/controllers"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/nodeplumber"
+)
+
+func main() {
+	nodeName := flag.String("node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
+	namespace := flag.String("namespace", controllers.DefaultNamespace, "namespace of the Underlays, L3VNIs and RouterNodeStatuses")
+	netns := flag.String("netns", nodeplumber.DefaultNetns, "the router's named network namespace")
+	socket := flag.String("reloader-socket", "/run/frr-k8s-evpn/reloader.sock", "the router's reloader socket")
+	metrics := flag.String("metrics-bind-address", "0", "metrics endpoint (0 disables it)")
+	probes := flag.String("health-probe-bind-address", ":8082", "address of /healthz and /readyz")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("nodeplumber")
+	if *nodeName == "" {
+		log.Error(nil, "--node-name (or NODE_NAME) is required")
+		os.Exit(2)
+	}
+
+	ours := map[string]cache.Config{*namespace: {}}
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                 controllers.Scheme(),
+		Metrics:                metricsserver.Options{BindAddress: *metrics},
+		HealthProbeBindAddress: *probes,
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&evpnv1.L3VNI{}:            {Namespaces: ours},
+			&evpnv1.Underlay{}:         {Namespaces: ours},
+			&evpnv1.RouterNodeStatus{}: {Namespaces: ours},
+			&corev1.Secret{}:           {Namespaces: ours},
+		}},
+	})
+	if err != nil {
+		log.Error(err, "creating the manager")
+		os.Exit(1)
+	}
+	r := &nodeplumber.Reconciler{
+		Client: mgr.GetClient(), NodeName: *nodeName, Namespace: *namespace, Netns: *netns,
+		Kernel:   &nodeplumber.Kernel{Log: log.WithName("kernel")},
+		Reloader: frrreload.NewClient(*socket),
+		Recorder: mgr.GetEventRecorder("frr-k8s-evpn-nodeplumber"),
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		log.Error(err, "setting up")
+		os.Exit(1)
+	}
+	_ = mgr.AddHealthzCheck("healthz", healthz.Ping)
+	_ = mgr.AddReadyzCheck("readyz", healthz.Ping)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
