@@ -58,7 +58,7 @@ func TestCRDsAreCurrent(t *testing.T) {
 func TestKustomizeRenders(t *testing.T) {
 	kubectl := tool(t, "KUBEBUILDER_ASSETS", "kubectl")
 	for dir, wantKinds := range map[string][]string{
-		"default": {"Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "Role", "RoleBinding", "Deployment"},
+		"default": {"Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "Role", "RoleBinding", "Deployment", "DaemonSet", "ValidatingAdmissionPolicy"},
 		"samples": {"Underlay", "L3VNI"},
 	} {
 		out, err := exec.Command(kubectl, "kustomize", dir).CombinedOutput()

@@ -1,0 +1,21 @@
+# The router: Debian's FRR (the version the tests validate against), frr-reload.py,
+# our reloader, and the script that starts FRR inside the plumber's netns.
+#   docker build -f build/router.Dockerfile -t quay.io/frr-k8s-evpn/router .
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/reloader ./cmd/reloader
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends frr frr-pythontools iproute2 util-linux \
+ && rm -rf /var/lib/apt/lists/* \
+ && printf 'zebra=yes\nbgpd=yes\nbfdd=yes\nvtysh_enable=yes\n' > /etc/frr/daemons \
+ && printf 'service integrated-vtysh-config\n' > /etc/frr/vtysh.conf \
+ && printf 'frr defaults datacenter\n' > /etc/frr/frr.conf \
+ && chown -R frr:frr /etc/frr
+COPY --from=build /out/reloader /usr/local/bin/reloader
+COPY build/router-start /usr/local/bin/router-start
+ENTRYPOINT ["/usr/local/bin/router-start"]

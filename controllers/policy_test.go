@@ -1,0 +1,84 @@
+package controllers
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+)
+
+// TestPlumberWritesOnlyItsOwnStatus installs config/node/rbac.yaml (RBAC and the
+// ValidatingAdmissionPolicy) and acts as the plumber of node-a, with the node name
+// its pod's token would carry: its own RouterNodeStatus is allowed, another node's
+// is refused with the policy's message.
+func TestPlumberWritesOnlyItsOwnStatus(t *testing.T) {
+	requireAPI(t)
+	ctx := context.Background()
+	ns := "frr-k8s-evpn-system"
+	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../config/node/rbac.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
+	for {
+		var u unstructured.Unstructured
+		if err := docs.Decode(&u.Object); err != nil {
+			break
+		}
+		if len(u.Object) == 0 {
+			continue
+		}
+		if err := k8s.Create(ctx, &u); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("installing %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
+
+	cfg := rest.CopyConfig(testCfg)
+	cfg.Impersonate = rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:frr-k8s-evpn-system:frr-k8s-evpn-nodeplumber",
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:frr-k8s-evpn-system", "system:authenticated"},
+		Extra:    map[string][]string{"authentication.kubernetes.io/node-name": {"node-a"}},
+	}
+	plumber, err := client.New(cfg, client.Options{Scheme: Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The policy takes effect a moment after it is created.
+	deadline := time.Now().Add(timeout)
+	for {
+		err := plumber.Create(ctx, &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "node-b", Namespace: ns}}, client.DryRunAll)
+		if err != nil && strings.Contains(err.Error(), "may write only its own node's RouterNodeStatus") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writing another node's RouterNodeStatus: err = %v, want the policy's refusal", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	own := &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "node-a", Namespace: ns}}
+	if err := plumber.Create(ctx, own); err != nil {
+		t.Fatalf("the plumber cannot create its own RouterNodeStatus: %v", err)
+	}
+	own.Status.NodeName = "node-a"
+	if err := plumber.Status().Update(ctx, own); err != nil {
+		t.Fatalf("the plumber cannot update its own status: %v", err)
+	}
+	if err := plumber.Delete(ctx, &evpnv1.Underlay{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: ns}}); !apierrors.IsForbidden(err) {
+		t.Errorf("the plumber may delete an Underlay? err = %v", err)
+	}
+}
