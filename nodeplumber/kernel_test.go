@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/testr"
@@ -27,6 +28,16 @@ type lab struct {
 	host, leaf, router string
 	hostNS             netns.NsHandle
 	k                  *Kernel
+	handles            []*netlink.Handle // the test's own, closed by closeHandles
+}
+
+// closeHandles closes the test's netlink handles: an open netlink socket keeps its
+// namespace alive.
+func (l *lab) closeHandles() {
+	for _, h := range l.handles {
+		h.Close()
+	}
+	l.handles = nil
 }
 
 func requireRoot(t testing.TB) {
@@ -72,6 +83,7 @@ func newLab(t testing.TB) *lab {
 	}
 	t.Cleanup(func() { l.hostNS.Close() })
 	l.k = &Kernel{Host: l.hostNS, Log: logFor(t)}
+	t.Cleanup(l.closeHandles)
 	return l
 }
 
@@ -93,7 +105,7 @@ func (l *lab) handle(t testing.TB, ns string) *netlink.Handle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(nl.Close)
+	l.handles = append(l.handles, nl)
 	return nl
 }
 
@@ -314,6 +326,28 @@ func TestL3VNIDevices(t *testing.T) {
 	if vx, err := router.LinkByName("vx200"); err != nil || vx.Attrs().Index != greenVX.Attrs().Index {
 		t.Errorf("green's VXLAN was replaced or removed: %v", err)
 	}
+
+	// Someone deletes the router netns by hand: its devices die with it (a real
+	// NIC would return to the host; the lab's veth NIC is destroyed, so the test
+	// cables a new one). The next apply rebuilds the netns and everything in it.
+	l.closeHandles()
+	frrinstance.Run(t, "ip", "netns", "del", l.router)
+	for i := 0; exec.Command("ip", "-n", l.leaf, "link", "show", "eth0").Run() == nil; i++ {
+		if i == 100 {
+			t.Fatal("the NIC's peer outlived the deleted netns")
+		}
+		time.Sleep(100 * time.Millisecond) // the kernel tears a netns down asynchronously
+	}
+	frrinstance.Link(t, l.host, "eth1", "192.168.11.1/24", l.leaf, "eth0", "192.168.11.2/24")
+	applyTwice(t, l.k, l.state(green))
+	router = l.handle(t, l.router)
+	for _, name := range []string{"eth1", "green", "br200", "vx200", "pe200"} {
+		if _, err := router.LinkByName(name); err != nil {
+			t.Errorf("%s not rebuilt after the netns was deleted: %v", name, err)
+		}
+	}
+	frrinstance.Run(t, "ip", "netns", "exec", l.host, "ping", "-c1", "-W2", "192.169.11.1")
+	frrinstance.Run(t, "ip", "netns", "exec", l.router, "ping", "-c1", "-W2", "192.168.11.2")
 
 	// A device of someone else in the way of an L3VNI is an error, not replaced.
 	frrinstance.Run(t, "ip", "-n", l.router, "link", "add", "br300", "type", "dummy")
