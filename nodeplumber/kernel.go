@@ -649,23 +649,30 @@ func (v *nsView) refresh(name string) (netlink.Link, error) {
 const dumpRetries = 10
 
 func listLinks(h *netlink.Handle) ([]netlink.Link, error) {
-	for range dumpRetries {
-		links, err := h.LinkList()
-		if !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return links, err
-		}
+	links, err := retryDump(h.LinkList)
+	if err != nil {
+		return nil, fmt.Errorf("listing links: %w", err)
 	}
-	return nil, fmt.Errorf("listing links: %w after %d tries", netlink.ErrDumpInterrupted, dumpRetries)
+	return links, nil
 }
 
 func listAllAddrs(h *netlink.Handle) ([]netlink.Addr, error) {
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return h.AddrList(nil, netlink.FAMILY_ALL) })
+	if err != nil {
+		return nil, fmt.Errorf("listing addresses: %w", err)
+	}
+	return addrs, nil
+}
+
+// retryDump runs a netlink dump again while the kernel reports it interrupted.
+func retryDump[T any](dump func() ([]T, error)) ([]T, error) {
 	for range dumpRetries {
-		addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
+		out, err := dump()
 		if !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return addrs, err
+			return out, err
 		}
 	}
-	return nil, fmt.Errorf("listing addresses: %w after %d tries", netlink.ErrDumpInterrupted, dumpRetries)
+	return nil, fmt.Errorf("%w after %d tries", netlink.ErrDumpInterrupted, dumpRetries)
 }
 
 func isNotFound(err error) bool {

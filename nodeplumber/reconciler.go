@@ -46,6 +46,11 @@ type Reconciler struct {
 	// is not sent again, so a reconcile with nothing to change reloads nothing.
 	lastConfig string
 	lastReload *evpnv1.ReloadResult
+	// lastAccepted keeps, by name, the last accepted version of each Underlay and
+	// L3VNI applied here: an update the controller rejects leaves the node on
+	// that version instead of tearing the object down (kept in memory only: a
+	// restarted plumber applies accepted generations alone).
+	lastAccepted map[string]client.Object
 }
 
 var nodeKey = ctrl.Request{NamespacedName: types.NamespacedName{Name: "node"}}
@@ -118,22 +123,48 @@ func (r *Reconciler) selected(ctx context.Context, nodeLabels map[string]string)
 	if err := r.Client.List(ctx, &l3vnis, client.InNamespace(r.Namespace)); err != nil {
 		return nil, nil, err
 	}
+	if r.lastAccepted == nil {
+		r.lastAccepted = map[string]client.Object{}
+	}
 	var underlay *evpnv1.Underlay
 	sort.Slice(underlays.Items, func(i, j int) bool { return underlays.Items[i].Name < underlays.Items[j].Name })
 	for i := range underlays.Items {
-		u := &underlays.Items[i]
-		if accepted(u.Status.Conditions, u.Generation) && selects(u.Spec.NodeSelector, nodeLabels) {
+		u := r.acceptedVersion("Underlay/", &underlays.Items[i], underlays.Items[i].Status.Conditions).(*evpnv1.Underlay)
+		if u != nil && selects(u.Spec.NodeSelector, nodeLabels) {
 			underlay = u
 			break
 		}
 	}
 	var out []evpnv1.L3VNI
-	for _, l := range l3vnis.Items {
-		if l.DeletionTimestamp.IsZero() && accepted(l.Status.Conditions, l.Generation) && selects(l.Spec.NodeSelector, nodeLabels) {
-			out = append(out, l)
+	for i := range l3vnis.Items {
+		if !l3vnis.Items[i].DeletionTimestamp.IsZero() {
+			continue
+		}
+		l := r.acceptedVersion("L3VNI/", &l3vnis.Items[i], l3vnis.Items[i].Status.Conditions).(*evpnv1.L3VNI)
+		if l != nil && selects(l.Spec.NodeSelector, nodeLabels) {
+			out = append(out, *l)
 		}
 	}
 	return underlay, out, nil
+}
+
+// acceptedVersion returns obj when the controller accepted its current generation
+// (and remembers it), else the last accepted version applied here, else a typed nil.
+func (r *Reconciler) acceptedVersion(kind string, obj client.Object, conds []metav1.Condition) client.Object {
+	key := kind + obj.GetName()
+	if accepted(conds, obj.GetGeneration()) {
+		r.lastAccepted[key] = obj.DeepCopyObject().(client.Object)
+		return obj
+	}
+	if last, ok := r.lastAccepted[key]; ok {
+		return last
+	}
+	switch obj.(type) {
+	case *evpnv1.Underlay:
+		return (*evpnv1.Underlay)(nil)
+	default:
+		return (*evpnv1.L3VNI)(nil)
+	}
 }
 
 func accepted(conds []metav1.Condition, gen int64) bool {

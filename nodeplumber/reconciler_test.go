@@ -126,10 +126,29 @@ func TestReconcilerUnderlay(t *testing.T) {
 			l.k.Writes()-kw, reloader.calls.Load()-rl, apiWrites.Load()-aw)
 	}
 
+	// An update the controller rejects leaves the node on the accepted version:
+	// nothing is torn down, nothing reloaded.
+	must(t, c.Get(ctx, client.ObjectKeyFromObject(u), u))
+	accepted := u.Generation
+	u.Spec.VTEPCIDR = "100.99.0.0/30"
+	must(t, c.Update(ctx, u))
+	meta.SetStatusCondition(&u.Status.Conditions, metav1.Condition{Type: evpnv1.ConditionAccepted, Status: metav1.ConditionFalse,
+		Reason: "CIDRTooSmall", ObservedGeneration: u.Generation})
+	must(t, c.Status().Update(ctx, u))
+	kw, rl = l.k.Writes(), reloader.calls.Load()
+	if _, err := r.Reconcile(ctx, nodeKey); err != nil {
+		t.Fatal(err)
+	}
+	must(t, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "node1"}, &st))
+	if l.k.Writes() != kw || reloader.calls.Load() != rl || st.Status.Underlay.ObservedGeneration != accepted || st.Status.VTEPIP != "100.65.0.1" {
+		t.Errorf("a rejected update changed the node: %d writes, %d reloads, status %+v", l.k.Writes()-kw, reloader.calls.Load()-rl, st.Status)
+	}
+
 	// FRR is down when the Underlay changes: the failure is reported, the NIC stays.
 	router.Stop()
 	time.Sleep(300 * time.Millisecond)
 	must(t, c.Get(ctx, client.ObjectKeyFromObject(u), u))
+	u.Spec.VTEPCIDR = "100.65.0.0/24"
 	u.Spec.Neighbors[0].ASN = 64613
 	must(t, c.Update(ctx, u))
 	meta.SetStatusCondition(&u.Status.Conditions, metav1.Condition{Type: evpnv1.ConditionAccepted, Status: metav1.ConditionTrue,
