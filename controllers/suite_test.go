@@ -44,9 +44,10 @@ func TestMain(m *testing.M) {
 	}
 	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
 	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases"), frrK8sCRDDir()},
-		ErrorIfCRDPathMissing: true,
-		Scheme:                Scheme(),
+		CRDDirectoryPaths:        []string{filepath.Join("..", "config", "crd", "bases"), frrK8sCRDDir()},
+		ErrorIfCRDPathMissing:    true,
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		Scheme:                   Scheme(),
 	}
 	var err error
 	if testCfg, err = testEnv.Start(); err != nil {

@@ -61,7 +61,7 @@ func (k *Kernel) handles(name string) (host, router *netlink.Handle, done func()
 	}
 	routerNS, err := netns.GetFromName(name)
 	if errors.Is(err, os.ErrNotExist) {
-		routerNS, err = k.createNetns(name, hostNS)
+		routerNS, err = k.createNetns(name)
 	}
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("opening netns %s: %w", name, err)
@@ -80,12 +80,19 @@ func (k *Kernel) handles(name string) (host, router *netlink.Handle, done func()
 
 // createNetns creates the named namespace (bind-mounted under /run/netns, like `ip
 // netns add`, so it outlives the router pod). netns.NewNamed switches the calling
-// thread into the new namespace: the thread is locked and switched back.
-func (k *Kernel) createNetns(name string, back netns.NsHandle) (netns.NsHandle, error) {
+// thread into the new namespace: the thread is locked and switched back to where it
+// was (not to Host, which tests set to another namespace: a thread handed back to
+// Go in the wrong namespace would run whatever comes next there).
+func (k *Kernel) createNetns(name string) (netns.NsHandle, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	back, err := netns.Get()
+	if err != nil {
+		return netns.None(), err
+	}
+	defer back.Close()
 	var h netns.NsHandle
-	err := k.write("creating netns "+name, func() (err error) {
+	err = k.write("creating netns "+name, func() (err error) {
 		h, err = netns.NewNamed(name)
 		return err
 	})

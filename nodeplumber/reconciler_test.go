@@ -47,7 +47,7 @@ func startAPI(t *testing.T) *rest.Config {
 		}
 		t.Skip("SKIP: KUBEBUILDER_ASSETS is not set (make test builds the API server)")
 	}
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
+	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true, ControlPlaneStartTimeout: 2 * time.Minute}
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatal(err)
