@@ -78,6 +78,25 @@ func (k *Kernel) handles(name string) (host, router *netlink.Handle, done func()
 	return host, router, func() { host.Close(); router.Close(); routerNS.Close() }, nil
 }
 
+// views reads the host and router namespaces for one step. Every decision reads
+// one dump of links per namespace (and one of addresses when an address matters):
+// a reconcile with nothing to change costs a few netlink dumps, not a request per
+// device.
+func (k *Kernel) views(netnsName string) (host, router *nsView, done func(), err error) {
+	hostH, routerH, done, err := k.handles(netnsName)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if host, err = snapshot(hostH); err == nil {
+		router, err = snapshot(routerH)
+	}
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return host, router, done, nil
+}
+
 // createNetns creates the named namespace (bind-mounted under /run/netns, like `ip
 // netns add`, so it outlives the router pod). netns.NewNamed switches the calling
 // thread into the new namespace: the thread is locked and switched back to where it
@@ -113,22 +132,11 @@ func (k *Kernel) createNetns(name string) (netns.NsHandle, error) {
 // it still uses) and moves back to the host, with their addresses, the NICs s no
 // longer lists.
 func (k *Kernel) Apply(s State) error {
-	hostH, routerH, done, err := k.handles(s.Netns)
+	host, router, done, err := k.views(s.Netns)
 	if err != nil {
 		return err
 	}
 	defer done()
-	// Every decision reads one dump of links and one of addresses per namespace:
-	// a reconcile with nothing to change costs a few netlink dumps, not a request
-	// per device.
-	host, err := snapshot(hostH)
-	if err != nil {
-		return err
-	}
-	router, err := snapshot(routerH)
-	if err != nil {
-		return err
-	}
 	for _, nic := range s.Underlay.NICs {
 		if err := k.moveNIC(host, router, nic, s.Netns); err != nil {
 			return err
@@ -153,19 +161,11 @@ func (k *Kernel) Apply(s State) error {
 // Finish is Apply's second step, after FRR's reload: every L3VNI's devices up,
 // then stale devices removed and unwanted NICs moved back.
 func (k *Kernel) Finish(s State) error {
-	hostH, routerH, done, err := k.handles(s.Netns)
+	host, router, done, err := k.views(s.Netns)
 	if err != nil {
 		return err
 	}
 	defer done()
-	host, err := snapshot(hostH)
-	if err != nil {
-		return err
-	}
-	router, err := snapshot(routerH)
-	if err != nil {
-		return err
-	}
 	for _, l := range s.L3VNIs {
 		for _, name := range []string{l.VRF, l.Bridge, l.VXLAN, l.RouterLeg} {
 			if err := k.setUp(router, name); err != nil {
