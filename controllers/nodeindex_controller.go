@@ -24,9 +24,10 @@ import (
 type NodeIndexReconciler struct {
 	Client client.Client
 
-	// mu serializes reconciles with the in-memory allocator: two nodes reconciled
-	// one after the other must not both see an index as free while the cache has
-	// not yet caught up with the first write.
+	// mu guards the in-memory allocator, which decides every index: two nodes
+	// reconciled together must not both see an index as free while the cache has
+	// not yet caught up with the first write. The API writes happen outside it,
+	// several at a time.
 	mu     sync.Mutex
 	alloc  *indexAllocator
 	loaded bool
@@ -40,30 +41,14 @@ func nodeMeta() *metav1.PartialObjectMetadata {
 
 // Reconcile assigns the node its index, or frees the index of a node that is gone.
 func (r *NodeIndexReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.loaded {
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
-		if err := r.Client.List(ctx, list); err != nil {
-			return ctrl.Result{}, fmt.Errorf("listing nodes to load their indexes: %w", err)
-		}
-		r.alloc = newIndexAllocator()
-		r.alloc.load(list.Items)
-		r.loaded = true
-	}
-
 	node := nodeMeta()
-	if err := r.Client.Get(ctx, req.NamespacedName, node); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.alloc.release(req.Name)
-			return ctrl.Result{}, nil
-		}
-		return ctrl.Result{}, fmt.Errorf("getting node %s: %w", req.Name, err)
+	getErr := r.Client.Get(ctx, req.NamespacedName, node)
+	if getErr != nil && !apierrors.IsNotFound(getErr) {
+		return ctrl.Result{}, fmt.Errorf("getting node %s: %w", req.Name, getErr)
 	}
-	idx, write := r.alloc.indexFor(node.Name, node.Annotations)
-	if !write {
-		return ctrl.Result{}, nil
+	idx, write, err := r.decide(ctx, req.Name, node, apierrors.IsNotFound(getErr))
+	if err != nil || !write {
+		return ctrl.Result{}, err
 	}
 	patch := client.MergeFrom(node.DeepCopy())
 	if node.Annotations == nil {
@@ -77,11 +62,35 @@ func (r *NodeIndexReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	return ctrl.Result{}, nil
 }
 
+// decide loads the allocator on first use and returns the node's index and
+// whether its annotation must be written; a node that is gone frees its index.
+func (r *NodeIndexReconciler) decide(ctx context.Context, name string, node *metav1.PartialObjectMetadata, gone bool) (int, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.loaded {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
+		if err := r.Client.List(ctx, list); err != nil {
+			return 0, false, fmt.Errorf("listing nodes to load their indexes: %w", err)
+		}
+		r.alloc = newIndexAllocator()
+		r.alloc.load(list.Items)
+		r.loaded = true
+	}
+	if gone {
+		r.alloc.release(name)
+		return 0, false, nil
+	}
+	idx, write := r.alloc.indexFor(name, node.Annotations)
+	return idx, write, nil
+}
+
 // SetupWithManager registers the reconciler with the manager.
 func (r *NodeIndexReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("nodeindex").
 		For(&corev1.Node{}, builder.OnlyMetadata, builder.WithPredicates(predicate.AnnotationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
+		// Decisions are serialized by mu; the annotation patches go out in parallel.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(r)
 }
