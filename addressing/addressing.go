@@ -9,7 +9,25 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"strconv"
+
+	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 )
+
+// ParseNodeIndex reads a Node's index annotation, which the controller writes and
+// the plumber reads; ok is false when it is missing or not a canonical
+// non-negative integer.
+func ParseNodeIndex(annotations map[string]string) (int, bool) {
+	v, found := annotations[evpnv1.NodeIndexAnnotation]
+	if !found {
+		return 0, false
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i < 0 || strconv.Itoa(i) != v {
+		return 0, false
+	}
+	return i, true
+}
 
 // Host returns host number n of prefix p (the network address is host 0). For IPv4
 // prefixes shorter than /31 the broadcast address is not a host.

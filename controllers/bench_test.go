@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 )
 
@@ -52,7 +53,7 @@ func BenchmarkScale(b *testing.B) {
 			}
 			indexed := 0
 			for _, n := range list.Items {
-				if _, ok := ParseNodeIndex(n.Annotations); ok {
+				if _, ok := addressing.ParseNodeIndex(n.Annotations); ok {
 					indexed++
 				}
 			}

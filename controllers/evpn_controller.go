@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 )
 
@@ -158,7 +159,7 @@ func (r *EVPNReconciler) snapshot(ctx context.Context) (*World, error) {
 		}
 	}
 	for _, n := range nodes.Items {
-		idx, ok := ParseNodeIndex(n.Annotations)
+		idx, ok := addressing.ParseNodeIndex(n.Annotations)
 		w.Nodes = append(w.Nodes, NodeFacts{Name: n.Name, Labels: n.Labels, Index: idx, HasIndex: ok})
 	}
 	sort.Slice(w.Nodes, func(i, j int) bool { return w.Nodes[i].Name < w.Nodes[j].Name })

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 )
 
@@ -311,7 +312,7 @@ func TestNodeIndexesAddRemove(t *testing.T) {
 				}
 				return nil, err
 			}
-			idx, ok := ParseNodeIndex(node.Annotations)
+			idx, ok := addressing.ParseNodeIndex(node.Annotations)
 			if !ok {
 				return nil, fmt.Errorf("node %s has no index yet", n)
 			}
@@ -354,7 +355,7 @@ func TestNodeIndexesAddRemove(t *testing.T) {
 			return err
 		}
 		var ok bool
-		if late, ok = ParseNodeIndex(node.Annotations); !ok {
+		if late, ok = addressing.ParseNodeIndex(node.Annotations); !ok {
 			return fmt.Errorf("no index yet")
 		}
 		return nil

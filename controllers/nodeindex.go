@@ -2,11 +2,10 @@ package controllers
 
 import (
 	"sort"
-	"strconv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
 )
 
 // indexAllocator hands out node indexes: the lowest free integer, and the index a
@@ -19,20 +18,6 @@ type indexAllocator struct {
 
 func newIndexAllocator() *indexAllocator {
 	return &indexAllocator{byNode: map[string]int{}, byIndex: map[int]string{}}
-}
-
-// ParseNodeIndex reads the node index annotation; ok is false when it is missing
-// or not a non-negative integer.
-func ParseNodeIndex(annotations map[string]string) (int, bool) {
-	v, found := annotations[evpnv1.NodeIndexAnnotation]
-	if !found {
-		return 0, false
-	}
-	i, err := strconv.Atoi(v)
-	if err != nil || i < 0 || strconv.Itoa(i) != v {
-		return 0, false
-	}
-	return i, true
 }
 
 // load registers the indexes that existing nodes already carry. When two nodes
@@ -51,7 +36,7 @@ func (a *indexAllocator) load(nodes []metav1.PartialObjectMetadata) {
 		return sorted[i].Name < sorted[j].Name
 	})
 	for _, n := range sorted {
-		if idx, ok := ParseNodeIndex(n.Annotations); ok {
+		if idx, ok := addressing.ParseNodeIndex(n.Annotations); ok {
 			if _, taken := a.byIndex[idx]; !taken {
 				a.assign(n.Name, idx)
 			}
@@ -63,10 +48,10 @@ func (a *indexAllocator) load(nodes []metav1.PartialObjectMetadata) {
 // (re)written: its current annotation when valid and its own, else the lowest free.
 func (a *indexAllocator) indexFor(node string, annotations map[string]string) (idx int, write bool) {
 	if cur, ok := a.byNode[node]; ok {
-		got, valid := ParseNodeIndex(annotations)
+		got, valid := addressing.ParseNodeIndex(annotations)
 		return cur, !valid || got != cur
 	}
-	if got, valid := ParseNodeIndex(annotations); valid {
+	if got, valid := addressing.ParseNodeIndex(annotations); valid {
 		if _, taken := a.byIndex[got]; !taken {
 			a.assign(node, got)
 			return got, false

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
@@ -210,16 +209,3 @@ func desiredL3VNI(l *evpnv1.L3VNI, u *evpnv1.Underlay, node NodeFacts, underlayM
 }
 
 func seconds(d time.Duration) uint32 { return uint32(d / time.Second) }
-
-// parseIndex reads the node index annotation the controller writes.
-func parseIndex(annotations map[string]string) (int, bool) {
-	v, ok := annotations[evpnv1.NodeIndexAnnotation]
-	if !ok {
-		return 0, false
-	}
-	i, err := strconv.Atoi(v)
-	if err != nil || i < 0 {
-		return 0, false
-	}
-	return i, true
-}

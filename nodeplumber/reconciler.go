@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrtemplates"
@@ -62,7 +63,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: r.NodeName}, node); err != nil {
 		return ctrl.Result{}, fmt.Errorf("getting node %s: %w", r.NodeName, err)
 	}
-	index, ok := parseIndex(node.Annotations)
+	index, ok := addressing.ParseNodeIndex(node.Annotations)
 	if !ok {
 		return ctrl.Result{}, nil // the controller has not indexed the node yet; its update will bring us back
 	}
