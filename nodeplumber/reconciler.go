@@ -130,42 +130,38 @@ func (r *Reconciler) selected(ctx context.Context, nodeLabels map[string]string)
 	var underlay *evpnv1.Underlay
 	sort.Slice(underlays.Items, func(i, j int) bool { return underlays.Items[i].Name < underlays.Items[j].Name })
 	for i := range underlays.Items {
-		u := r.acceptedVersion("Underlay/", &underlays.Items[i], underlays.Items[i].Status.Conditions).(*evpnv1.Underlay)
-		if u != nil && selects(u.Spec.NodeSelector, nodeLabels) {
-			underlay = u
+		u := &underlays.Items[i]
+		if v, ok := acceptedVersion(r.lastAccepted, "Underlay/"+u.Name, u, u.Status.Conditions); ok && selects(v.Spec.NodeSelector, nodeLabels) {
+			underlay = v
 			break
 		}
 	}
 	var out []evpnv1.L3VNI
 	for i := range l3vnis.Items {
-		if !l3vnis.Items[i].DeletionTimestamp.IsZero() {
+		l := &l3vnis.Items[i]
+		if !l.DeletionTimestamp.IsZero() {
 			continue
 		}
-		l := r.acceptedVersion("L3VNI/", &l3vnis.Items[i], l3vnis.Items[i].Status.Conditions).(*evpnv1.L3VNI)
-		if l != nil && selects(l.Spec.NodeSelector, nodeLabels) {
-			out = append(out, *l)
+		if v, ok := acceptedVersion(r.lastAccepted, "L3VNI/"+l.Name, l, l.Status.Conditions); ok && selects(v.Spec.NodeSelector, nodeLabels) {
+			out = append(out, *v)
 		}
 	}
 	return underlay, out, nil
 }
 
 // acceptedVersion returns obj when the controller accepted its current generation
-// (and remembers it), else the last accepted version applied here, else a typed nil.
-func (r *Reconciler) acceptedVersion(kind string, obj client.Object, conds []metav1.Condition) client.Object {
-	key := kind + obj.GetName()
+// (and remembers it in last), else the last accepted version applied here; ok is
+// false when there is neither.
+func acceptedVersion[T client.Object](last map[string]client.Object, key string, obj T, conds []metav1.Condition) (T, bool) {
 	if accepted(conds, obj.GetGeneration()) {
-		r.lastAccepted[key] = obj.DeepCopyObject().(client.Object)
-		return obj
+		last[key] = obj.DeepCopyObject().(client.Object)
+		return obj, true
 	}
-	if last, ok := r.lastAccepted[key]; ok {
-		return last
+	if v, ok := last[key]; ok {
+		return v.(T), true
 	}
-	switch obj.(type) {
-	case *evpnv1.Underlay:
-		return (*evpnv1.Underlay)(nil)
-	default:
-		return (*evpnv1.L3VNI)(nil)
-	}
+	var none T
+	return none, false
 }
 
 func accepted(conds []metav1.Condition, gen int64) bool {

@@ -72,8 +72,9 @@ func render(args []string, out io.Writer) error {
 	}
 
 	w := &controllers.World{FRRK8sNamespace: *frrNS, Nodes: []controllers.NodeFacts{{Name: *node, Labels: labels, Index: *index, HasIndex: true}}}
+	ld := &loader{namespace: *namespace, world: w}
 	for _, f := range files {
-		if err := load(f, *namespace, w); err != nil {
+		if err := ld.load(f); err != nil {
 			return err
 		}
 	}
@@ -129,8 +130,18 @@ func render(args []string, out io.Writer) error {
 	return nil
 }
 
+// loader reads manifests into a World.
+type loader struct {
+	namespace string
+	world     *controllers.World
+	// read counts the objects read so far: each gets a creation time one second
+	// after the previous one, so that conflicts are decided as if the manifests
+	// were applied in the order given (the first object wins, as in a cluster).
+	read int
+}
+
 // load decodes every Underlay and L3VNI of a multi-document YAML file.
-func load(path, namespace string, w *controllers.World) error {
+func (ld *loader) load(path string) error {
 	var r io.Reader = os.Stdin
 	if path != "-" {
 		f, err := os.Open(path)
@@ -159,35 +170,30 @@ func load(path, namespace string, w *controllers.World) error {
 		}
 		switch o := obj.(type) {
 		case *evpnv1.Underlay:
-			defaults(&o.ObjectMeta, namespace)
-			w.Underlays = append(w.Underlays, *o)
+			ld.defaults(&o.ObjectMeta)
+			ld.world.Underlays = append(ld.world.Underlays, *o)
 		case *evpnv1.L3VNI:
-			defaults(&o.ObjectMeta, namespace)
-			w.L3VNIs = append(w.L3VNIs, *o)
+			ld.defaults(&o.ObjectMeta)
+			ld.world.L3VNIs = append(ld.world.L3VNIs, *o)
 		default:
 			return fmt.Errorf("%s: %T is neither an Underlay nor an L3VNI", path, obj)
 		}
 	}
 }
 
-// loaded counts the objects read so far: each gets a creation time one second
-// after the previous one, so that conflicts are decided as if the manifests were
-// applied in the order given (the first object wins, as in the cluster).
-var loaded int
-
 // defaults gives a manifest what the API server would: a namespace, generation 1
 // and a creation time.
-func defaults(m *metav1.ObjectMeta, namespace string) {
+func (ld *loader) defaults(m *metav1.ObjectMeta) {
 	if m.Namespace == "" {
-		m.Namespace = namespace
+		m.Namespace = ld.namespace
 	}
 	if m.Generation == 0 {
 		m.Generation = 1
 	}
 	if m.CreationTimestamp.IsZero() {
-		m.CreationTimestamp = metav1.NewTime(time.Unix(int64(loaded), 0))
+		m.CreationTimestamp = metav1.NewTime(time.Unix(int64(ld.read), 0))
 	}
-	loaded++
+	ld.read++
 }
 
 func findCond(conds []metav1.Condition, typ string) *metav1.Condition {
