@@ -29,10 +29,10 @@ const (
 // nothing is written when the kernel already matches: a reconcile with nothing
 // to change makes zero writes.
 type Kernel struct {
-	// Host is the namespace of the host legs and of the NICs before their move;
-	// the caller's own namespace when not set (tests pass a throwaway one).
-	Host netns.NsHandle
-	Log  logr.Logger
+	// HostNetns names the namespace of the host legs and of the NICs before their
+	// move; empty means the caller's own (the node's). Tests name a throwaway one.
+	HostNetns string
+	Log       logr.Logger
 
 	writes atomic.Int64
 }
@@ -49,33 +49,59 @@ func (k *Kernel) write(what string, fn func() error) error {
 	return nil
 }
 
-// handles opens netlink handles on the host and router namespaces, creating the
-// named router namespace when missing.
-func (k *Kernel) handles(name string) (host, router *netlink.Handle, done func(), err error) {
-	hostNS := k.Host
-	if !hostNS.IsOpen() {
-		if hostNS, err = netns.Get(); err != nil {
-			return nil, nil, nil, fmt.Errorf("opening the host namespace: %w", err)
-		}
-		defer hostNS.Close()
+// nsHandles are one step's open namespaces and netlink handles.
+type nsHandles struct {
+	hostNS, routerNS netns.NsHandle
+	host, router     *netlink.Handle
+}
+
+// Close releases what open opened.
+func (n *nsHandles) Close() {
+	if n.host != nil {
+		n.host.Close()
 	}
-	routerNS, err := netns.GetFromName(name)
-	if errors.Is(err, os.ErrNotExist) {
-		routerNS, err = k.createNetns(name)
+	if n.router != nil {
+		n.router.Close()
+	}
+	for _, ns := range []netns.NsHandle{n.routerNS, n.hostNS} {
+		if ns.IsOpen() {
+			ns.Close()
+		}
+	}
+}
+
+// open opens the host and router namespaces and netlink handles on both,
+// creating the named router namespace when missing.
+func (k *Kernel) open(name string) (_ *nsHandles, err error) {
+	// netns.None, not the zero value: a zero NsHandle is file descriptor 0.
+	n := &nsHandles{hostNS: netns.None(), routerNS: netns.None()}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if k.HostNetns == "" {
+		n.hostNS, err = netns.Get()
+	} else {
+		n.hostNS, err = netns.GetFromName(k.HostNetns)
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("opening netns %s: %w", name, err)
+		return nil, fmt.Errorf("opening the host namespace: %w", err)
 	}
-	if host, err = netlink.NewHandleAt(hostNS, unix.NETLINK_ROUTE); err != nil {
-		routerNS.Close()
-		return nil, nil, nil, fmt.Errorf("netlink on the host namespace: %w", err)
+	n.routerNS, err = netns.GetFromName(name)
+	if errors.Is(err, os.ErrNotExist) {
+		n.routerNS, err = k.createNetns(name)
 	}
-	if router, err = netlink.NewHandleAt(routerNS, unix.NETLINK_ROUTE); err != nil {
-		host.Close()
-		routerNS.Close()
-		return nil, nil, nil, fmt.Errorf("netlink on netns %s: %w", name, err)
+	if err != nil {
+		return nil, fmt.Errorf("opening netns %s: %w", name, err)
 	}
-	return host, router, func() { host.Close(); router.Close(); routerNS.Close() }, nil
+	if n.host, err = netlink.NewHandleAt(n.hostNS, unix.NETLINK_ROUTE); err != nil {
+		return nil, fmt.Errorf("netlink on the host namespace: %w", err)
+	}
+	if n.router, err = netlink.NewHandleAt(n.routerNS, unix.NETLINK_ROUTE); err != nil {
+		return nil, fmt.Errorf("netlink on netns %s: %w", name, err)
+	}
+	return n, nil
 }
 
 // views reads the host and router namespaces for one step. Every decision reads
@@ -83,25 +109,25 @@ func (k *Kernel) handles(name string) (host, router *netlink.Handle, done func()
 // a reconcile with nothing to change costs a few netlink dumps, not a request per
 // device.
 func (k *Kernel) views(netnsName string) (host, router *nsView, done func(), err error) {
-	hostH, routerH, done, err := k.handles(netnsName)
+	n, err := k.open(netnsName)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if host, err = snapshot(hostH); err == nil {
-		router, err = snapshot(routerH)
+	if host, err = snapshot(n.host, n.hostNS); err == nil {
+		router, err = snapshot(n.router, n.routerNS)
 	}
 	if err != nil {
-		done()
+		n.Close()
 		return nil, nil, nil, err
 	}
-	return host, router, done, nil
+	return host, router, n.Close, nil
 }
 
 // createNetns creates the named namespace (bind-mounted under /run/netns, like `ip
 // netns add`, so it outlives the router pod). netns.NewNamed switches the calling
 // thread into the new namespace: the thread is locked and switched back to where it
-// was (not to Host, which tests set to another namespace: a thread handed back to
-// Go in the wrong namespace would run whatever comes next there).
+// was (not to the host namespace, which tests set to another one: a thread handed
+// back to Go in the wrong namespace would run whatever comes next there).
 func (k *Kernel) createNetns(name string) (netns.NsHandle, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -198,13 +224,8 @@ func (k *Kernel) moveNIC(host, router *nsView, nic, netnsName string) error {
 	if err != nil {
 		return err
 	}
-	ns, err := netns.GetFromName(netnsName)
-	if err != nil {
-		return err
-	}
-	defer ns.Close()
 	if err := k.write(fmt.Sprintf("moving %s to netns %s", nic, netnsName), func() error {
-		return host.h.LinkSetNsFd(link, int(ns))
+		return host.h.LinkSetNsFd(link, int(router.ns))
 	}); err != nil {
 		return err
 	}
@@ -225,14 +246,6 @@ func (k *Kernel) moveNIC(host, router *nsView, nic, netnsName string) error {
 // moveNICsBack returns to the host the NICs the plumber moved that are no longer
 // wanted, with their addresses.
 func (k *Kernel) moveNICsBack(host, router *nsView, keep []string) error {
-	hostNS := k.Host
-	if !hostNS.IsOpen() {
-		var err error
-		if hostNS, err = netns.Get(); err != nil {
-			return err
-		}
-		defer hostNS.Close()
-	}
 	for name, l := range router.links {
 		if l.Attrs().Alias != MovedNICAlias || contains(keep, name) {
 			continue
@@ -241,7 +254,7 @@ func (k *Kernel) moveNICsBack(host, router *nsView, keep []string) error {
 		if err != nil {
 			return err
 		}
-		if err := k.write("moving "+name+" back to the host", func() error { return router.h.LinkSetNsFd(l, int(hostNS)) }); err != nil {
+		if err := k.write("moving "+name+" back to the host", func() error { return router.h.LinkSetNsFd(l, int(host.ns)) }); err != nil {
 			return err
 		}
 		delete(router.links, name)
@@ -447,14 +460,7 @@ func (k *Kernel) ensureVeth(host, router *nsView, l L3VNIState) (pe, hs netlink.
 			}
 		}
 	}
-	hostNS := k.Host
-	if !hostNS.IsOpen() {
-		if hostNS, err = netns.Get(); err != nil {
-			return nil, nil, err
-		}
-		defer hostNS.Close()
-	}
-	veth := &netlink.Veth{LinkAttrs: attrs(l.RouterLeg, l.MTU), PeerName: l.HostLeg, PeerNamespace: netlink.NsFd(hostNS)}
+	veth := &netlink.Veth{LinkAttrs: attrs(l.RouterLeg, l.MTU), PeerName: l.HostLeg, PeerNamespace: netlink.NsFd(host.ns)}
 	if err := k.write("creating veth "+l.RouterLeg+"/"+l.HostLeg, func() error { return router.h.LinkAdd(veth) }); err != nil {
 		return nil, nil, err
 	}
@@ -602,12 +608,13 @@ func (k *Kernel) removeStale(host, router *nsView, s State) error {
 // current for the links this reconcile creates.
 type nsView struct {
 	h     *netlink.Handle
+	ns    netns.NsHandle
 	links map[string]netlink.Link
 	addrs map[int][]netlink.Addr // by link index; nil until addrsOf loads them
 }
 
-func snapshot(h *netlink.Handle) (*nsView, error) {
-	v := &nsView{h: h}
+func snapshot(h *netlink.Handle, ns netns.NsHandle) (*nsView, error) {
+	v := &nsView{h: h, ns: ns}
 	return v, v.reload()
 }
 
@@ -708,16 +715,16 @@ func containsPrefix(list []netip.Prefix, s string) bool {
 // NICMTU is the smallest MTU of the underlay NICs, wherever they are (on the host
 // before their move, in the router netns after).
 func (k *Kernel) NICMTU(netnsName string, nics []string) (int, error) {
-	hostH, routerH, done, err := k.handles(netnsName)
+	n, err := k.open(netnsName)
 	if err != nil {
 		return 0, err
 	}
-	defer done()
+	defer n.Close()
 	mtu := 0
 	for _, nic := range nics {
-		l, err := routerH.LinkByName(nic)
+		l, err := n.router.LinkByName(nic)
 		if err != nil {
-			if l, err = hostH.LinkByName(nic); err != nil {
+			if l, err = n.host.LinkByName(nic); err != nil {
 				return 0, fmt.Errorf("NIC %s is neither on the host nor in netns %s: %w", nic, netnsName, err)
 			}
 		}

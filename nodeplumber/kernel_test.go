@@ -26,7 +26,6 @@ import (
 
 type lab struct {
 	host, leaf, router string
-	hostNS             netns.NsHandle
 	k                  *Kernel
 	handles            []*netlink.Handle // the test's own, closed by closeHandles
 }
@@ -77,12 +76,7 @@ func newLab(t testing.TB) *lab {
 	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", l.router).Run() })
 	frrinstance.Link(t, l.host, "eth1", "192.168.11.1/24", l.leaf, "eth0", "192.168.11.2/24")
 	frrinstance.Run(t, "ip", "-n", l.host, "link", "set", "eth1", "mtu", "9000")
-	var err error
-	if l.hostNS, err = netns.GetFromName(l.host); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.hostNS.Close() })
-	l.k = &Kernel{Host: l.hostNS, Log: logFor(t)}
+	l.k = &Kernel{HostNetns: l.host, Log: logFor(t)}
 	t.Cleanup(l.closeHandles)
 	return l
 }
@@ -371,4 +365,21 @@ func logFor(t testing.TB) logr.Logger {
 		return testr.New(tt)
 	}
 	return logr.Discard()
+}
+
+// TestKernelOnTheCallersNamespace uses a Kernel as cmd/nodeplumber does, with no
+// HostNetns: the host is the caller's own namespace. Only a throwaway router netns
+// is created; nothing on this machine's host namespace is written.
+func TestKernelOnTheCallersNamespace(t *testing.T) {
+	requireRoot(t)
+	name := "rt-own-" + strconv.Itoa(os.Getpid())
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
+	k := &Kernel{Log: logFor(t)}
+	mtu, err := k.NICMTU(name, []string{"lo"})
+	if err != nil || mtu != 65536 {
+		t.Fatalf("lo's MTU through the router netns = %d, %v", mtu, err)
+	}
+	if err := exec.Command("ip", "netns", "exec", name, "true").Run(); err != nil {
+		t.Fatalf("the router netns was not created: %v", err)
+	}
 }
