@@ -75,7 +75,9 @@ func (r *Reloader) Apply(ctx context.Context, config []byte) (Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 
-	if last, err := os.ReadFile(r.LastGood); err == nil && bytes.Equal(last, config) {
+	last, err := os.ReadFile(r.LastGood)
+	hasLast := err == nil
+	if hasLast && bytes.Equal(last, config) {
 		return Result{}, nil
 	}
 	candidate := filepath.Join(r.WorkDir, "candidate.conf")
@@ -85,17 +87,15 @@ func (r *Reloader) Apply(ctx context.Context, config []byte) (Result, error) {
 	if out, err := r.run(ctx, r.vtysh(), append(r.vtyArgs(), "--dryrun", "-f", candidate)...); err != nil {
 		return Result{}, fmt.Errorf("%w: %s", ErrRejected, frrText(out, err))
 	}
-	if last, err := os.ReadFile(r.LastGood); err == nil {
-		for _, b := range droppedVNIs(string(last), string(config)) {
-			args := append(r.vtyArgs(), "-c", "configure terminal", "-c", "vrf "+b.vrf, "-c", "no vni "+b.vni, "-c", "exit-vrf", "-c", "end")
-			if out, err := r.run(ctx, r.vtysh(), args...); err != nil {
-				return Result{}, fmt.Errorf("%w: unbinding VNI %s from VRF %s: %s", ErrRejected, b.vni, b.vrf, frrText(out, err))
-			}
+	for _, b := range droppedVNIs(string(last), string(config)) {
+		args := append(r.vtyArgs(), "-c", "configure terminal", "-c", "vrf "+b.vrf, "-c", "no vni "+b.vni, "-c", "exit-vrf", "-c", "end")
+		if out, err := r.run(ctx, r.vtysh(), args...); err != nil {
+			return Result{}, fmt.Errorf("%w: unbinding VNI %s from VRF %s: %s", ErrRejected, b.vni, b.vrf, frrText(out, err))
 		}
 	}
 	if out, err := r.reload(ctx, candidate); err != nil {
 		applyErr := fmt.Errorf("%w: applying: %s", ErrRejected, frrText(out, err))
-		if _, statErr := os.Stat(r.LastGood); statErr == nil {
+		if hasLast {
 			if out, err := r.reload(ctx, r.LastGood); err != nil {
 				return Result{}, errors.Join(applyErr, fmt.Errorf("rolling back to the last good configuration: %s", frrText(out, err)))
 			}
