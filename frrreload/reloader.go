@@ -87,20 +87,23 @@ func (r *Reloader) Apply(ctx context.Context, config []byte) (Result, error) {
 	if out, err := r.run(ctx, r.vtysh(), append(r.vtyArgs(), "--dryrun", "-f", candidate)...); err != nil {
 		return Result{}, fmt.Errorf("%w: %s", ErrRejected, frrText(out, err))
 	}
+	// rollBack returns FRR to the last good configuration after a failed step.
+	rollBack := func(stepErr error) error {
+		if hasLast {
+			if out, err := r.reload(ctx, r.LastGood); err != nil {
+				return errors.Join(stepErr, fmt.Errorf("rolling back to the last good configuration: %s", frrText(out, err)))
+			}
+		}
+		return stepErr
+	}
 	for _, b := range droppedVNIs(string(last), string(config)) {
 		args := append(r.vtyArgs(), "-c", "configure terminal", "-c", "vrf "+b.vrf, "-c", "no vni "+b.vni, "-c", "exit-vrf", "-c", "end")
 		if out, err := r.run(ctx, r.vtysh(), args...); err != nil {
-			return Result{}, fmt.Errorf("%w: unbinding VNI %s from VRF %s: %s", ErrRejected, b.vni, b.vrf, frrText(out, err))
+			return Result{}, rollBack(fmt.Errorf("%w: unbinding VNI %s from VRF %s: %s", ErrRejected, b.vni, b.vrf, frrText(out, err)))
 		}
 	}
 	if out, err := r.reload(ctx, candidate); err != nil {
-		applyErr := fmt.Errorf("%w: applying: %s", ErrRejected, frrText(out, err))
-		if hasLast {
-			if out, err := r.reload(ctx, r.LastGood); err != nil {
-				return Result{}, errors.Join(applyErr, fmt.Errorf("rolling back to the last good configuration: %s", frrText(out, err)))
-			}
-		}
-		return Result{}, applyErr
+		return Result{}, rollBack(fmt.Errorf("%w: applying: %s", ErrRejected, frrText(out, err)))
 	}
 	if err := writeAtomic(r.LastGood, config); err != nil {
 		return Result{Changed: true}, fmt.Errorf("applied, but keeping it as the last good configuration failed: %w", err)
