@@ -47,7 +47,6 @@ func TestHappyPathWritesTheSeedFRRConfiguration(t *testing.T) {
 				ASN:             seedRouterASN,
 				Address:         "192.169.10.1",
 				AddressFamilies: []frrv1beta1.AddressFamily{"unicast"},
-				ConnectTime:     &metav1.Duration{Duration: 2 * time.Second},
 				ToReceive:       frrv1beta1.Receive{Allowed: frrv1beta1.AllowedInPrefixes{Mode: "all"}},
 				ToAdvertise:     frrv1beta1.Advertise{Allowed: frrv1beta1.AllowedOutPrefixes{Mode: "filtered"}},
 			}},

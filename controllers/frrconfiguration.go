@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
-	"time"
 
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,11 +13,6 @@ import (
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 )
-
-// ConnectTime is the generated neighbor's connect retry. FRR-K8s's bgpd never
-// accepts incoming sessions and retries every 120 s by default, so without it a
-// router restart would leave the host session down for two minutes.
-const ConnectTime = 2 * time.Second
 
 // OwnerAnnotation holds "namespace/name" of the L3VNI a generated FRRConfiguration
 // belongs to (a label value cannot hold every L3VNI name).
@@ -72,7 +66,7 @@ func BuildFRRConfiguration(l3vni *evpnv1.L3VNI, namespace string, routerASN int6
 			// API server stores equals what we build and an unchanged L3VNI causes
 			// no write.
 			AddressFamilies: []frrv1beta1.AddressFamily{frrv1beta1.AddressFamilyUnicast},
-			ConnectTime:     &metav1.Duration{Duration: ConnectTime},
+			ConnectTime:     copyDuration(spec.FRRK8s.ConnectTime),
 			ToReceive:       frrv1beta1.Receive{Allowed: receiveFilter(spec.FRRK8s.ToReceive)},
 			ToAdvertise:     frrv1beta1.Advertise{Allowed: advertiseFilter(spec.FRRK8s.ToAdvertise)},
 		}
@@ -119,6 +113,14 @@ func BuildFRRConfiguration(l3vni *evpnv1.L3VNI, namespace string, routerASN int6
 }
 
 // receiveFilter maps toReceive; unset means all, the API's default.
+func copyDuration(d *metav1.Duration) *metav1.Duration {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	return &c
+}
+
 func receiveFilter(f *evpnv1.PrefixFilter) frrv1beta1.AllowedInPrefixes {
 	if f == nil || f.Mode == evpnv1.PrefixModeAll {
 		return frrv1beta1.AllowedInPrefixes{Mode: frrv1beta1.AllowAll}

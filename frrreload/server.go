@@ -16,9 +16,16 @@ import (
 // MaxConfigBytes bounds a posted configuration (a thousand VRFs take ~1 MB).
 const MaxConfigBytes = 8 << 20
 
+// The results a Response carries.
+const (
+	ResultSuccess   = "success"
+	ResultUnchanged = "unchanged" // FRR already ran this configuration: nothing was reloaded
+	ResultFailure   = "failure"
+)
+
 // Response is the body of every answer of the server.
 type Response struct {
-	// Result is "success", "unchanged" or "failure".
+	// Result is ResultSuccess, ResultUnchanged or ResultFailure.
 	Result string `json:"result"`
 	// Message is FRR's error text on failure.
 	Message string `json:"message,omitempty"`
@@ -30,27 +37,27 @@ func Handler(r *Reloader) http.Handler {
 	mux.HandleFunc("POST /config", func(w http.ResponseWriter, req *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxConfigBytes))
 		if err != nil {
-			reply(w, http.StatusRequestEntityTooLarge, Response{Result: "failure", Message: err.Error()})
+			reply(w, http.StatusRequestEntityTooLarge, Response{Result: ResultFailure, Message: err.Error()})
 			return
 		}
 		res, err := r.Apply(req.Context(), body)
 		switch {
 		case errors.Is(err, ErrRejected):
-			reply(w, http.StatusUnprocessableEntity, Response{Result: "failure", Message: err.Error()})
+			reply(w, http.StatusUnprocessableEntity, Response{Result: ResultFailure, Message: err.Error()})
 		case err != nil:
-			reply(w, http.StatusInternalServerError, Response{Result: "failure", Message: err.Error()})
+			reply(w, http.StatusInternalServerError, Response{Result: ResultFailure, Message: err.Error()})
 		case !res.Changed:
-			reply(w, http.StatusOK, Response{Result: "unchanged"})
+			reply(w, http.StatusOK, Response{Result: ResultUnchanged})
 		default:
-			reply(w, http.StatusOK, Response{Result: "success"})
+			reply(w, http.StatusOK, Response{Result: ResultSuccess})
 		}
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
 		if err := r.Healthy(req.Context()); err != nil {
-			reply(w, http.StatusServiceUnavailable, Response{Result: "failure", Message: err.Error()})
+			reply(w, http.StatusServiceUnavailable, Response{Result: ResultFailure, Message: err.Error()})
 			return
 		}
-		reply(w, http.StatusOK, Response{Result: "success"})
+		reply(w, http.StatusOK, Response{Result: ResultSuccess})
 	})
 	return mux
 }
@@ -108,7 +115,7 @@ func (c *Client) Apply(ctx context.Context, config string) (Response, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
 		return Response{}, fmt.Errorf("reading the reloader's answer (HTTP %d): %w", resp.StatusCode, err)
 	}
-	if r.Result == "failure" {
+	if r.Result == ResultFailure {
 		return r, fmt.Errorf("reload failed: %s", r.Message)
 	}
 	return r, nil

@@ -63,7 +63,11 @@ func checkLines(t testing.TB, cfg Config, out string) {
 			vrfs++
 		}
 	}
-	if routers != 1+len(cfg.VRFs) || vrfs != len(cfg.VRFs) {
+	wantRouters := 1 + len(cfg.VRFs)
+	if cfg.Underlay.ASN == 0 {
+		wantRouters = 0 // no Underlay: no BGP
+	}
+	if routers != wantRouters || vrfs != len(cfg.VRFs) {
 		t.Fatalf("%d router stanzas and %d vrf stanzas for %d VRFs:\n%s", routers, vrfs, len(cfg.VRFs), out)
 	}
 }

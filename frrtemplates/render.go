@@ -81,6 +81,16 @@ func words(in []string) []word {
 // FRR must know a VRF's VNI before any BGP instance uses it; underlay.tmpl; "vrf"
 // for every VRF; routemaps.tmpl. Everything is executed into one buffer.
 func Render(cfg Config) (string, error) {
+	if cfg.Underlay.ASN == 0 && len(cfg.Underlay.Neighbors) == 0 && len(cfg.VRFs) == 0 {
+		// No Underlay selects the node: the router runs no BGP at all, which is
+		// also how a node leaves the fabric.
+		var buf bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&buf, "header", nil); err != nil {
+			return "", fmt.Errorf("rendering frr.conf (header): %w", err)
+		}
+		buf.WriteByte('\n')
+		return buf.String(), nil
+	}
 	c, err := normalize(cfg)
 	if err != nil {
 		return "", err

@@ -56,6 +56,7 @@ var goldenCases = []struct {
 		},
 	}, VRFs: []VRF{vrf("red", 100, "192.169.10.8")}}},
 	{"underlay_only", Config{Underlay: seedUnderlay()}},
+	{"no_underlay", Config{}},
 }
 
 func TestGolden(t *testing.T) {
@@ -133,6 +134,7 @@ func TestRenderRejectsBadInput(t *testing.T) {
 		{"VNI above 24 bits", func(c *Config) { c.VRFs[0].VNI = 1 << 24 }, "VNI"},
 		{"same VNI twice", func(c *Config) { c.VRFs = append(c.VRFs, vrf("green", 100, "192.169.11.2")) }, "used twice"},
 		{"VRF without host neighbor", func(c *Config) { c.VRFs[0].HostNeighbors = nil }, "no host neighbor"},
+		{"L3VNI without underlay", func(c *Config) { c.Underlay = Underlay{} }, "ASN must not be 0"},
 		{"hold below keepalive", func(c *Config) {
 			c.Underlay.Neighbors[0].KeepaliveSeconds, c.Underlay.Neighbors[0].HoldSeconds = 60, 30
 		}, "hold time"},

@@ -87,6 +87,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 	}
 	state.Netns = r.Netns
 
+	writesBefore, reloaded := r.Kernel.Writes(), false
+	defer func() {
+		// One line per pass: what a no-op pass costs is visible in the logs (the lab
+		// counts it when the plumber restarts).
+		ctrl.LoggerFrom(ctx).Info("reconciled", "netlinkWrites", r.Kernel.Writes()-writesBefore, "reloaded", reloaded)
+	}()
 	if err := r.Kernel.Apply(state); err != nil {
 		r.event(node, "ApplyFailed", err.Error())
 		return ctrl.Result{}, errors.Join(err, r.writeStatus(ctx, state, err))
@@ -97,12 +103,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 	}
 	if conf != r.lastConfig {
 		res := evpnv1.ReloadResult{Time: metav1.NewTime(time.Now().Truncate(time.Second)), Result: evpnv1.ReloadSuccess}
-		if _, err := r.Reloader.Apply(ctx, conf); err != nil {
+		resp, err := r.Reloader.Apply(ctx, conf)
+		if err != nil {
 			// The devices stay: FRR keeps running its last good configuration.
 			res.Result, res.Message = evpnv1.ReloadFailure, err.Error()
 			r.lastReload = &res
 			r.event(node, "ReloadFailed", err.Error())
-			return ctrl.Result{RequeueAfter: 30 * time.Second}, r.writeStatus(ctx, state, nil)
+			retry := 30 * time.Second // FRR refused it: only a new spec or a restart helps
+			if resp.Result != frrreload.ResultFailure {
+				retry = 2 * time.Second // the reloader is not answering yet: its sidecar starts with us
+			}
+			return ctrl.Result{RequeueAfter: retry}, r.writeStatus(ctx, state, nil)
+		}
+		reloaded = resp.Result != frrreload.ResultUnchanged
+		if !reloaded && r.lastReload == nil {
+			// A restarted plumber whose FRR already runs this config: the reload on
+			// record is still the one that counts, and rewriting its time would be
+			// an API write for nothing.
+			if prev := r.recordedReload(ctx); prev != nil {
+				res = *prev
+			}
 		}
 		r.lastConfig, r.lastReload = conf, &res
 	}
@@ -205,6 +225,18 @@ func nicNames(u *evpnv1.Underlay) []string {
 		out = append(out, string(n))
 	}
 	return out
+}
+
+// recordedReload is the successful reload recorded in the node's RouterNodeStatus, if any.
+func (r *Reconciler) recordedReload(ctx context.Context) *evpnv1.ReloadResult {
+	cur := &evpnv1.RouterNodeStatus{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: r.NodeName}, cur); err != nil {
+		return nil
+	}
+	if l := cur.Status.LastReload; l != nil && l.Result == evpnv1.ReloadSuccess {
+		return l.DeepCopy()
+	}
+	return nil
 }
 
 // writeStatus writes the node's RouterNodeStatus when it differs.

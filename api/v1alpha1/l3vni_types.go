@@ -103,6 +103,15 @@ type LocalCIDR struct {
 // FRRK8sSpec shapes the generated FRRConfiguration.
 // +kubebuilder:validation:XValidation:rule="!has(self.toAdvertise) || !has(self.toAdvertise.prefixes) || self.toAdvertise.prefixes.all(p, has(self.prefixes) && p in self.prefixes)",message="every toAdvertise prefix must be listed in prefixes"
 type FRRK8sSpec struct {
+	// ConnectTime is FRR-K8s's connect retry towards the router. FRR-K8s never
+	// accepts incoming sessions and retries every 120 s by default, so a restarted
+	// router waits that long for its host session; a few seconds is better. FRR-K8s
+	// merges sessions to the same neighbor only when their connect times agree:
+	// give MetalLB's BGPPeer (spec.connectTime) the same value. Unset means
+	// FRR-K8s's default, which is what a BGPPeer without one uses too.
+	// +optional
+	ConnectTime *metav1.Duration `json:"connectTime,omitempty"`
+
 	// Namespace is FRR-K8s's namespace, where the FRRConfiguration is written.
 	// Unset means the controller's --frrk8s-namespace (frr-k8s-system by default),
 	// the only namespace it has the rights to write to; another value is rejected.

@@ -1,6 +1,6 @@
 // Command apiserver runs a local control plane for the demo and the lab: etcd and
 // kube-apiserver (built by hack/build-k8s.sh) through controller-runtime's envtest,
-// with our CRDs and FRR-K8s's installed. It writes an admin kubeconfig, prints
+// with our CRDs and FRR-K8s's (or the folders given) installed. It writes an admin kubeconfig, prints
 // READY, and runs until interrupted.
 package main
 
@@ -20,16 +20,20 @@ import (
 func main() {
 	kubeconfig := flag.String("write-kubeconfig", "kubeconfig", "where to write the admin kubeconfig")
 	crds := flag.String("crds", "config/crd/bases", "our CRD folder")
+	others := flag.String("other-crds", "", "comma-separated folders of other projects' CRDs (default: FRR-K8s's, from its Go module)")
 	flag.Parse()
 
-	frrK8s, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/metallb/frr-k8s").Output()
-	if err != nil {
-		fail("locating the frr-k8s module: %v", err)
+	dirs := []string{*crds}
+	if *others != "" {
+		dirs = append(dirs, strings.Split(*others, ",")...)
+	} else {
+		frrK8s, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/metallb/frr-k8s").Output()
+		if err != nil {
+			fail("locating the frr-k8s module: %v", err)
+		}
+		dirs = append(dirs, filepath.Join(strings.TrimSpace(string(frrK8s)), "config", "crd", "bases"))
 	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{*crds, filepath.Join(strings.TrimSpace(string(frrK8s)), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
+	env := &envtest.Environment{CRDDirectoryPaths: dirs, ErrorIfCRDPathMissing: true}
 	if _, err := env.Start(); err != nil {
 		fail("starting etcd and kube-apiserver: %v", err)
 	}

@@ -2,7 +2,8 @@
 # Boots the VRF-capable kernel under qemu (TCG: this host's KVM cannot run a stock
 # kernel) and runs SCRIPT, a path on the host, in the guest. The script's output is
 # this command's output and its exit code this command's. Usage: boot.sh SCRIPT [OUTDIR]
-# Env: MEM (MiB, 2048), SMP (2), TIMEOUT (s, 1800).
+# Env: MEM (MiB, 2048), SMP (2), TIMEOUT (s, 1800), NET=user: an eth0 on qemu's
+# user network, where 10.0.2.2 is this host's loopback (the lab's API server).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 vm=$("$here/setup.sh")
@@ -12,6 +13,12 @@ mkdir -p "$outdir"
 outdir=$(realpath "$outdir")
 kver=$(cat "$vm/kernel/KVER")
 log=$outdir/console.log
+net=()
+if [[ ${NET:-} == user ]]; then
+  # restrict=off: the guest must reach the host's 127.0.0.1 through 10.0.2.2; this
+  # machine has no route to the internet anyway.
+  net=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0)
+fi
 set +e
 timeout -k 10 "${TIMEOUT:-1800}" qemu-system-x86_64 \
   -nodefaults -no-user-config -display none -no-reboot \
@@ -20,7 +27,7 @@ timeout -k 10 "${TIMEOUT:-1800}" qemu-system-x86_64 \
   -append "console=ttyS0 panic=-1 quiet loglevel=4 evpnvm.run=$script evpnvm.out=$outdir evpnvm.kmod=$vm/kernel/lib/modules/$kver" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs local,path="$outdir",mount_tag=out,security_model=none,multidevs=remap \
-  -device virtio-rng-pci \
+  -device virtio-rng-pci "${net[@]}" \
   -serial file:"$log" \
   -chardev stdio,id=prog,signal=off -serial chardev:prog \
   -monitor none < /dev/null

@@ -5,7 +5,7 @@
 set -euo pipefail
 kroot=$1 kver=$2 out=$3
 src=$kroot/lib/modules/$kver
-want="virtio_pci 9pnet_virtio 9p overlay vrf vxlan bridge veth virtio-rng"
+want="virtio_pci 9pnet_virtio 9p overlay vrf vxlan bridge veth virtio-rng virtio_net"
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 mkdir -p "$t"/{bin,dev,proc,sys,host,newroot,rw,lib/modules/$kver}

@@ -1,0 +1,290 @@
+#!/bin/bash
+# The lab's node and fabric, inside the VM (started by e2e/lab/run.sh): node1's host
+# netns is the guest's own. It builds the fabric (leaf, HOST1) and node1 (its NIC,
+# a pod), starts what the DaemonSets would run (FRR-K8s with its FRR, our plumber,
+# the router's FRR with our reloader), then tells the story with kubectl, every step
+# asserted.
+set -euo pipefail
+# shellcheck source=e2e/lab/story.sh
+. "$LAB_ROOT/e2e/lab/story.sh"
+cd "$LAB_ROOT"
+logs=$LAB_OUT/logs
+mkdir -p "$logs"
+: >"$LAB_OUT/figures.txt"
+NODE=node1
+NS=frr-k8s-evpn-system
+FRRNS=frr-k8s-system
+ROUTER=evpnrouter  # the plumber's netns
+HOST1=192.168.10.1 POD=10.244.0.6 SVC=172.30.0.10
+VTEP=100.65.0.1    # node1's VTEP: index 0 in 100.65.0.0/24
+
+diagnose() {
+  echo "--- diagnostics (logs in $logs)"
+  for f in plumber reloader frr-k8s; do echo "- $f.log:"; tail -8 "$logs/$f.log" 2>/dev/null | cut -c1-300; done
+  echo "- router:"; vtysh -N router -c 'show bgp vrf all summary' 2>&1 | grep -v '^$' | head -30 || true
+  echo "- leaf:"; vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' 2>&1 | head -30 || true
+  kubectl get l3vni,underlay,routernodestatus -n $NS -o wide 2>&1 || true
+}
+
+start_frr() { # pathspace netns config-file: zebra and bgpd in their own config files
+  local n=$1 netns=$2
+  mkdir -p /etc/frr/$n /run/frr/$n
+  cp "$3" /etc/frr/$n/bgpd.conf
+  printf 'hostname %s\n' "$n" >/etc/frr/$n/zebra.conf
+  sed -n '/^vrf /,/^exit-vrf/p' "$3" >>/etc/frr/$n/zebra.conf
+  touch /etc/frr/$n/vtysh.conf
+  chown -R frr:frr /etc/frr/$n /run/frr/$n
+  for d in zebra bgpd; do
+    ip netns exec "$netns" /usr/lib/frr/$d -d -N $n -u frr -g frr -f /etc/frr/$n/$d.conf \
+      -i /run/frr/$n/$d.pid --log file:$logs/$n-$d.log
+  done
+}
+
+say "node1 boots: the fabric, the node and what its DaemonSets run"
+t_boot=$(now)
+sysctl -qw net.ipv4.ip_forward=1
+# Management: the API server only (no default route, so lab traffic cannot leak).
+ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0
+
+# The leaf: VTEP 100.64.0.1, VRF red with VNI 100, HOST1 behind it; AS 64612.
+ip netns add leaf && ip netns add host1 && ip netns add pod
+ip -n leaf link set lo up && ip -n leaf addr add 100.64.0.1/32 dev lo
+ip netns exec leaf sysctl -qw net.ipv4.ip_forward=1
+ip link add eth1 type veth peer name swp1 netns leaf          # node1's NIC, cabled to the leaf
+ip addr add 192.168.11.3/24 dev eth1 && ip link set eth1 up
+ip -n leaf addr add 192.168.11.2/24 dev swp1 && ip -n leaf link set swp1 up
+ip -n leaf link add red type vrf table 100 && ip -n leaf link set red up
+ip -n leaf link add br100 type bridge && ip -n leaf link set br100 master red addrgenmode none
+ip -n leaf link add vx100 type vxlan id 100 local 100.64.0.1 dstport 4789 nolearning
+ip -n leaf link set vx100 master br100 addrgenmode none
+ip -n leaf link set vx100 up && ip -n leaf link set br100 up
+ip -n leaf link add swp2 type veth peer name eth0 netns host1
+ip -n leaf link set swp2 master red && ip -n leaf addr add 192.168.10.254/24 dev swp2 && ip -n leaf link set swp2 up
+ip -n host1 link set lo up && ip -n host1 addr add $HOST1/24 dev eth0 && ip -n host1 link set eth0 up
+ip -n host1 route add default via 192.168.10.254
+cat >"$LAB_OUT/leaf.conf" <<'CONF'
+frr defaults datacenter
+hostname leaf
+vrf red
+ vni 100
+exit-vrf
+router bgp 64612
+ bgp router-id 100.64.0.1
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ neighbor 192.168.11.3 remote-as 64512
+ address-family ipv4 unicast
+  neighbor 192.168.11.3 activate
+  network 100.64.0.1/32
+ exit-address-family
+ address-family l2vpn evpn
+  neighbor 192.168.11.3 activate
+  advertise-all-vni
+ exit-address-family
+router bgp 64612 vrf red
+ bgp router-id 100.64.0.1
+ no bgp ebgp-requires-policy
+ address-family ipv4 unicast
+  redistribute connected
+ exit-address-family
+ address-family l2vpn evpn
+  advertise ipv4 unicast
+ exit-address-family
+CONF
+start_frr leaf leaf "$LAB_OUT/leaf.conf"
+
+# A pod on node1: 10.244.0.6 in the node's pod CIDR, which also serves the
+# LoadBalancer IP (what kube-proxy's rules would deliver to it).
+ip link add vethpod type veth peer name eth0 netns pod
+ip addr add 10.244.0.1/24 dev vethpod && ip link set vethpod up
+ip -n pod link set lo up && ip -n pod addr add $POD/24 dev eth0 && ip -n pod link set eth0 up
+ip -n pod addr add $SVC/32 dev lo && ip -n pod route add default via 10.244.0.1
+ip route add $SVC/32 via $POD
+
+# FRR-K8s's pod: Debian's FRR as its chart configures it (bgpd never listens: -p 0),
+# its reloader script, the daemon and the status exporter.
+mkdir -p /run/frr /etc/frr_reloader && chown frr:frr /run/frr
+cat >/etc/frr/daemons <<'D'
+bgpd=yes
+bfdd=yes
+vtysh_enable=yes
+zebra_options="  -A 127.0.0.1 -s 90000000"
+bgpd_options="   -A 127.0.0.1 -p 0"
+bfdd_options="   -A 127.0.0.1"
+D
+printf 'service integrated-vtysh-config\n' >/etc/frr/vtysh.conf
+printf 'frr defaults traditional\nhostname node1\nlog file %s/frr-k8s-frr.log informational\n' "$logs" >/etc/frr/frr.conf
+chown -R frr:frr /etc/frr && chmod 640 /etc/frr/daemons /etc/frr/frr.conf
+/usr/lib/frr/frrinit.sh start >"$logs/frr-k8s-frrinit.log" 2>&1
+cp "$LAB_TOOLS/frr-reloader.sh" /etc/frr_reloader/
+# env --default-signal: a background shell ignores SIGHUP, the reloader's trigger.
+env --default-signal bash /etc/frr_reloader/frr-reloader.sh >"$logs/frr-k8s-reloader.log" 2>&1 &
+for _ in $(seq 50); do [ -s /etc/frr_reloader/reloader.pid ] && break; sleep 0.1; done
+FRR_CONFIG_FILE=/etc/frr_reloader/frr.conf FRR_RELOADER_PID_FILE=/etc/frr_reloader/reloader.pid \
+  "$LAB_TOOLS/bin/frr-k8s" --node-name=$NODE --namespace=$FRRNS --metrics-bind-address=0 \
+  --health-probe-bind-address=127.0.0.1:17572 >"$logs/frr-k8s.log" 2>&1 &
+"$LAB_TOOLS/bin/frr-status" --node-name=$NODE --namespace=$FRRNS --pod-name=frr-k8s-$NODE \
+  --poll-interval=5s >"$logs/frr-status.log" 2>&1 &
+
+# Our node pod: the plumber, and the router's FRR (pathspace "router", in the
+# plumber's netns once it exists) with our reloader, as the router DaemonSet does.
+start_plumber() { # log file
+  "$LAB_BIN/nodeplumber" --node-name=$NODE --health-probe-bind-address=0 >"$1" 2>&1 &
+  PLUMBER=$!
+}
+start_plumber "$logs/plumber.log"
+mkdir -p /etc/frr/router /run/frr/router /var/lib/frr-k8s-evpn
+sed -e 's/-p 0//' /etc/frr/daemons >/etc/frr/router/daemons
+printf 'service integrated-vtysh-config\n' >/etc/frr/router/vtysh.conf
+printf 'frr defaults datacenter\nhostname router\nlog file %s/router-frr.log informational\n' "$logs" >/etc/frr/router/frr.conf
+chown -R frr:frr /etc/frr/router /run/frr/router
+reloader() { "$LAB_BIN/reloader" --vty-socket=/run/frr/router "$@"; }
+start_router_frr() { # what build/router-start does: FRR, then the last good config
+  ip netns exec $ROUTER /usr/lib/frr/frrinit.sh start router >>"$logs/router-frrinit.log" 2>&1
+  reloader --restore >>"$logs/reloader.log" 2>&1
+}
+(
+  until [ -e /run/netns/$ROUTER ]; do sleep 0.2; done
+  start_router_frr
+  exec "$LAB_BIN/reloader" --vty-socket=/run/frr/router >>"$logs/reloader.log" 2>&1
+) &
+check 60 "FRR-K8s and its FRR are running on node1" vtysh -c 'show version'
+check 60 "the leaf's FRR is running" vtysh -N leaf -c 'show version'
+printf '  node1: NIC eth1 192.168.11.3 cabled to the leaf (AS 64612, VTEP 100.64.0.1);\n'
+printf '  HOST1 %s behind the leaf in VRF red (VNI 100); a pod at %s on node1.\n' $HOST1 $POD
+check 5 "before anything is applied, HOST1 cannot reach the pod" sh -c "! ip netns exec host1 ping -c1 -W1 $POD"
+
+###############################################################################
+say "1. The user applies an Underlay and an L3VNI"
+t_apply=$(now)
+run kubectl apply -f config/samples/underlay.yaml -f config/samples/l3vni.yaml
+check 60 "the controller accepts both" kubectl wait -n $NS --for=condition=Accepted underlay/fabric l3vni/red --timeout=5s
+check 30 "the FRRConfiguration for FRR-K8s exists" kubectl get frrconfiguration -n $FRRNS evpn-$NS-red
+show "kubectl get frrconfiguration -n $FRRNS evpn-$NS-red -o yaml   # spec" \
+  sh -c "kubectl get frrconfiguration -n $FRRNS evpn-$NS-red -o yaml | sed -n '/^spec:/,\$p'"
+
+say "2. node1's plumber builds the router"
+check 90 "RouterNodeStatus node1 reports a successful FRR reload" \
+  sh -c "kubectl get routernodestatus -n $NS $NODE -o jsonpath='{.status.lastReload.result}' | grep -qx success"
+run kubectl get routernodestatus -n $NS
+run ip -n $ROUTER -br link
+run ip -br addr show hs100
+
+say "3. FRR-K8s peers with the router through the veth"
+check 120 "BGPSessionState: FRR-K8s's session to the router leg 192.169.10.1 is Established" \
+  sh -c "kubectl get bgpsessionstates -n $FRRNS -o jsonpath='{range .items[*]}{.status.peer} {.status.bgpStatus}{\"\\n\"}{end}' | grep -qx '192.169.10.1 Established'"
+run kubectl get bgpsessionstates -n $FRRNS -o custom-columns=NODE:.status.node,PEER:.status.peer,VRF:.status.vrf,BGP:.status.bgpStatus
+check 60 "the node learned HOST1's network from the router" sh -c "ip route show 192.168.10.0/24 | grep -q 'via 192.169.10.1'"
+run ip route show 192.168.10.0/24
+
+say "4. The fabric learns node1's pod CIDR as an EVPN type-5 route"
+leaf_type5() { # prefix length: the leaf holds [5]...[prefix] with node1's VTEP as next hop
+  vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' | grep -A1 -F "[5]:[0]:[$2]:[$1]" | grep -q -w $VTEP
+}
+check 60 "leaf: type-5 route 10.244.0.0/24, next hop node1's VTEP $VTEP" leaf_type5 10.244.0.0 24
+show "vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix'" \
+  sh -c "vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' | sed -n '/Route Distinguisher/,\$p' | grep -v '^$'"
+
+say "5. HOST1 reaches the pod, through VXLAN"
+check 60 "HOST1 pings the pod $POD" ip netns exec host1 ping -c1 -W1 $POD
+figure "kubectl apply to first successful ping" "$(elapsed "$t_apply")" s
+vx() { ip netns exec $ROUTER cat /sys/class/net/vx100/statistics/"$1"; }
+rx0=$(vx rx_packets) tx0=$(vx tx_packets)
+run ip netns exec host1 ping -c3 -i0.2 $POD
+rx1=$(vx rx_packets) tx1=$(vx tx_packets)
+echo "  node1's vx100: $((rx1 - rx0)) packets decapsulated, $((tx1 - tx0)) encapsulated during the 3 pings"
+((rx1 - rx0 >= 3 && tx1 - tx0 >= 3)) || fail "the pings did not cross vx100"
+
+say "6. FRR-K8s reports the merged configuration in its FRRNodeState"
+echo "  (FRR-K8s refreshes FRRNodeState's reload status every 30 s)"
+check 90 "FRRNodeState node1: conversion success, reload success, neighbor 192.169.10.1 running" \
+  sh -c "kubectl get frrnodestate $NODE -o jsonpath='{.status.lastConversionResult} {.status.lastReloadResult}' | grep -qx 'success success' &&
+         kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | grep -q 'neighbor 192.169.10.1 remote-as 64512'"
+show "kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | grep 192.169.10.1" \
+  sh -c "kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | grep 192.169.10.1"
+
+say "7. MetalLB announces a LoadBalancer IP over the same session"
+run kubectl apply -f e2e/lab/manifests/metallb.yaml
+check 60 "MetalLB assigns $SVC to Service web" \
+  sh -c "kubectl get svc web -o jsonpath='{.status.loadBalancer.ingress[0].ip}' | grep -qx $SVC"
+check 60 "MetalLB's FRRConfiguration metallb-$NODE advertises $SVC/32" \
+  sh -c "kubectl get frrconfiguration -n $FRRNS metallb-$NODE -o jsonpath='{.spec.bgp.routers[0].prefixes}' | grep -q $SVC/32"
+run kubectl get frrconfigurations -n $FRRNS
+check 60 "leaf: type-5 route $SVC/32 via node1's VTEP" leaf_type5 $SVC 32
+check 30 "HOST1 pings the service IP $SVC" ip netns exec host1 ping -c1 -W1 $SVC
+check 60 "kubectl get l3vni shows red Ready on 1/1 nodes" \
+  sh -c "kubectl get l3vni -n $NS red -o jsonpath='{.status.ready}' | grep -qx 1/1"
+run kubectl get l3vnis,underlays -n $NS
+
+say "8. A conflicting L3VNI is rejected; red keeps working"
+rv=$(kubectl get frrconfiguration -n $FRRNS evpn-$NS-red -o jsonpath='{.metadata.resourceVersion}')
+run kubectl apply -f e2e/lab/manifests/l3vni-conflict.yaml
+check 30 "blue is not accepted" kubectl wait -n $NS --for=condition=Accepted=false l3vni/blue --timeout=5s
+show "kubectl get l3vni blue -n $NS -o jsonpath='{.status.conditions[?(@.type==\"Accepted\")].message}'" \
+  kubectl get l3vni blue -n $NS -o jsonpath='{.status.conditions[?(@.type=="Accepted")].message}{"\n"}'
+[[ $(kubectl get frrconfiguration -n $FRRNS evpn-$NS-red -o jsonpath='{.metadata.resourceVersion}') == "$rv" ]] ||
+  fail "red's FRRConfiguration changed"
+check 10 "red's FRRConfiguration is untouched and HOST1 still pings the pod" ip netns exec host1 ping -c1 -W1 $POD
+run kubectl delete -f e2e/lab/manifests/l3vni-conflict.yaml
+
+say "9. An FRRConfiguration that FRR-K8s cannot merge shows on the L3VNI"
+run kubectl apply -f e2e/lab/manifests/frrconfiguration-conflict.yaml
+cond() { kubectl get l3vni red -n $NS -o jsonpath="{.status.conditions[?(@.type==\"FRRConfigurationReady\")].$1}"; }
+check 60 "red's FRRConfigurationReady is False, with FRR-K8s's error" sh -c "[ \"\$(kubectl get l3vni red -n $NS -o jsonpath='{.status.conditions[?(@.type==\"FRRConfigurationReady\")].reason}')\" = FRRK8sFailed ]"
+echo "  message: $(cond message)"
+check 10 "FRR keeps its last good configuration: HOST1 still pings the pod" ip netns exec host1 ping -c1 -W1 $POD
+run kubectl delete -f e2e/lab/manifests/frrconfiguration-conflict.yaml
+check 60 "red's FRRConfigurationReady is True again" sh -c "[ \"\$(kubectl get l3vni red -n $NS -o jsonpath='{.status.conditions[?(@.type==\"FRRConfigurationReady\")].status}')\" = True ]"
+
+say "10. The data plane lives in the kernel"
+# pingloss SECONDS-AFTER ACTION...: HOST1 pings the pod every 100 ms while ACTION
+# runs and for a while after; sets LOSS to "lost/sent".
+pingloss() {
+  local after=$1 p
+  shift
+  ip netns exec host1 ping -i 0.1 -W 1 $POD >"$LAB_OUT/ping.txt" 2>&1 &
+  p=$!
+  sleep 1
+  "$@"
+  sleep "$after"
+  kill -INT $p
+  wait $p || true
+  LOSS=$(awk '/packets transmitted/ { print $1 - $4 "/" $1 }' "$LAB_OUT/ping.txt")
+}
+restart_plumber() {
+  kill $PLUMBER && wait $PLUMBER || true
+  start_plumber "$logs/plumber-restarted.log"
+  check 60 "the restarted plumber reconciled" grep -q '"reconciled"' "$logs/plumber-restarted.log"
+}
+pingloss 2 restart_plumber
+line=$(grep '"reconciled"' "$logs/plumber-restarted.log" | head -1)
+writes=$(sed -n 's/.*"netlinkWrites":\([0-9]*\).*/\1/p' <<<"$line")
+reloaded=$(sed -n 's/.*"reloaded":\([a-z]*\).*/\1/p' <<<"$line")
+echo "  plumber restart: ping loss $LOSS, netlink writes $writes, FRR reloaded: $reloaded"
+figure "ping loss while the plumber restarts (lost/sent)" "$LOSS" ""
+[[ $writes == 0 && $reloaded == false ]] || fail "a restarted plumber must make no netlink write and no reload"
+
+restart_router_frr() {
+  for f in /run/frr/router/*.pid; do kill -9 "$(cat "$f")" 2>/dev/null || true; done
+  start_router_frr
+  check 120 "the restarted router's FRR has the pod CIDR back at the leaf and HOST1 reaches the pod" \
+    sh -c "vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' | grep -A1 -F '[5]:[0]:[24]:[10.244.0.0]' | grep -q -w $VTEP &&
+           ip netns exec host1 ping -c1 -W1 $POD"
+}
+pingloss 2 restart_router_frr
+echo "  router FRR killed and restarted: ping loss $LOSS"
+figure "ping loss while the router's FRR is killed and restarted (lost/sent)" "$LOSS" ""
+
+say "11. The user deletes the L3VNI"
+t_delete=$(now)
+run kubectl delete l3vni red -n $NS
+leaf_type5_gone() { ! vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' | grep -q -F '[5]:[0]:[24]:[10.244.0.0]'; }
+check 60 "leaf: the type-5 route 10.244.0.0/24 is withdrawn" leaf_type5_gone
+figure "kubectl delete to route withdrawn at the leaf" "$(elapsed "$t_delete")" s
+check 30 "the FRRConfiguration is gone" sh -c "! kubectl get frrconfiguration -n $FRRNS evpn-$NS-red"
+check 30 "the devices are gone: VRF red, br100, vx100 in the router, hs100 on the host" sh -c \
+  "! ip -n $ROUTER link show red && ! ip -n $ROUTER link show br100 && ! ip -n $ROUTER link show vx100 && ! ip link show hs100"
+check 10 "the underlay session with the leaf is still up" sh -c \
+  "vtysh -N leaf -c 'show bgp neighbors 192.168.11.3 json' | grep -q '\"bgpState\":\"Established\"'"
+check 5 "HOST1 no longer reaches the pod" sh -c "! ip netns exec host1 ping -c1 -W1 $POD"
+say "The lab passed in $(elapsed "$t_boot") s"
