@@ -6,7 +6,7 @@ CONTROLLER_GEN := $(CACHE)/tools/controller-gen-$(CONTROLLER_GEN_VERSION)
 K8S_ASSETS = $(shell hack/build-k8s.sh)
 GO_PKGS := ./...
 
-.PHONY: all build test test-unit test-api test-vm bench fuzz manifests generate lint demo clean-cache tools
+.PHONY: all build test test-unit test-api test-vm test-lab bench fuzz manifests generate lint demo clean-cache tools
 
 all: build
 
@@ -29,6 +29,7 @@ manifests: $(CONTROLLER_GEN) ## CRDs and RBAC from the markers
 tools: $(CONTROLLER_GEN) ## everything the tests need, built once into .cache (and Debian's FRR)
 	hack/install-deps.sh
 	hack/build-k8s.sh >/dev/null
+	hack/build-lab.sh >/dev/null
 
 ## Tests -----------------------------------------------------------------------
 
@@ -49,11 +50,15 @@ test-vm: ## the VRF-dependent packages inside a qemu guest with Debian's kernel
 	hack/vm/setup.sh >/dev/null
 	EVPN_REQUIRE_ALL_LAYERS=1 go test -count=1 -p 1 -exec $(CURDIR)/hack/vm/vmexec.sh $(VM_PKGS)
 
-test: lint tools ## every layer: unit, API, FRR, netns on this kernel, then the VM
+test-lab: tools ## the end-to-end lab: FRR-K8s, MetalLB, our programs and a fabric (see README)
+	e2e/lab/run.sh
+
+test: lint tools ## every layer: unit, API, FRR, netns on this kernel, the VM, then the lab
 	@# -p 1: two API servers, FRR daemons and BGP timers on 2 cores at once make
 	@# start-up timeouts flaky; one package at a time costs about 30 s.
 	KUBEBUILDER_ASSETS=$(K8S_ASSETS) CONTROLLER_GEN=$(CONTROLLER_GEN) EVPN_REQUIRE_ALL_LAYERS=1 go test -count=1 -p 1 $(GO_PKGS)
 	$(MAKE) test-vm
+	$(MAKE) test-lab
 
 bench: tools ## benchmarks; the report goes to .cache/bench/report.txt
 	mkdir -p $(CACHE)/bench
@@ -67,13 +72,16 @@ bench: tools ## benchmarks; the report goes to .cache/bench/report.txt
 	  echo "## plumber kernel work in the VM (qemu TCG) vs the same ip commands in ip -batch"; \
 	  hack/vm/setup.sh >/dev/null; \
 	  go test -run '^$$' -bench Kernel -benchtime 1x -count 1 -p 1 -exec $(CURDIR)/hack/vm/vmexec.sh ./nodeplumber/; \
+	  echo "## end-to-end lab in the VM (qemu TCG): convergence and ping loss (100 ms interval)"; \
+	  LAB_FIGURES=$(CACHE)/bench/lab-figures.txt e2e/lab/run.sh >$(CACHE)/bench/lab.log 2>&1 && cat $(CACHE)/bench/lab-figures.txt \
+	    || { echo "the lab failed: $(CACHE)/bench/lab.log"; tail -30 $(CACHE)/bench/lab.log; }; \
 	} 2>&1 | tee $(CACHE)/bench/report.txt
 
 fuzz: ## fuzz the FRR renderer for a minute (make test runs the seed corpus)
 	go test -run '^$$' -fuzz FuzzRender -fuzztime 60s ./frrtemplates
 
-demo: ## the project's main job on the embedded samples (see README)
-	hack/demo.sh
+demo: tools ## the lab, told as a story: kubectl apply to a ping over VXLAN (see README)
+	e2e/lab/run.sh
 
 clean-cache:
 	rm -rf $(CACHE)

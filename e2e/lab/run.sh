@@ -13,9 +13,9 @@
 # a kernel runs in the guest, where VRFs exist. The guest reaches the API server
 # through qemu's user network (10.0.2.2 is this machine's loopback).
 #
-# Usage: e2e/lab/run.sh            the story, every step asserted (make demo, make test)
-#        LAB_BENCH=1 e2e/lab/run.sh    plus the convergence and loss figures (make bench)
-# Logs stay in the folder printed at the end when a step fails (LAB_KEEP=1: always).
+# Usage: e2e/lab/run.sh   the story, every step asserted (make demo, make test-lab)
+# Env: LAB_FIGURES=FILE   where to copy the measured figures (make bench)
+#      LAB_KEEP=1         keep the logs folder (always kept when a step fails)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -67,8 +67,7 @@ kubectl --kubeconfig "$work/guest.kubeconfig" config set-cluster "$cluster" \
 
 {
   echo '#!/bin/bash'
-  printf 'export LAB_ROOT=%q LAB_BIN=%q LAB_TOOLS=%q LAB_OUT=%q LAB_BENCH=%q\n' \
-    "$root" "$work/bin" "$tools" "$work/out" "${LAB_BENCH:-}"
+  printf 'export LAB_ROOT=%q LAB_BIN=%q LAB_TOOLS=%q LAB_OUT=%q\n' "$root" "$work/bin" "$tools" "$work/out"
   printf 'export PATH=%q:$PATH KUBECONFIG=%q\n' "$assets" "$work/guest.kubeconfig"
   printf 'exec %q\n' "$root/e2e/lab/guest.sh"
 } >"$work/guest-run.sh"
@@ -84,4 +83,5 @@ if [[ $rc != 0 ]]; then
   done
   exit "$rc"
 fi
+[[ -n ${LAB_FIGURES:-} ]] && cp "$work/out/figures.txt" "$LAB_FIGURES"
 ok=1
