@@ -148,8 +148,8 @@ start_router_frr() { # what build/router-start does: FRR, then the last good con
   start_router_frr
   exec "$LAB_BIN/reloader" --vty-socket=/run/frr/router >>"$logs/reloader.log" 2>&1
 ) &
-check 60 "FRR-K8s and its FRR are running on node1" vtysh -c 'show version'
-check 60 "the leaf's FRR is running" vtysh -N leaf -c 'show version'
+check 180 "FRR-K8s and its FRR are running on node1" vtysh -c 'show version'
+check 180 "the leaf's FRR is running" vtysh -N leaf -c 'show version'
 printf '  node1: NIC eth1 192.168.11.3 cabled to the leaf (AS 64612, VTEP 100.64.0.1);\n'
 printf '  HOST1 %s behind the leaf in VRF red (VNI 100); a pod at %s on node1.\n' $HOST1 $POD
 check 5 "before anything is applied, HOST1 cannot reach the pod" sh -c "! ip netns exec host1 ping -c1 -W1 $POD"
@@ -158,35 +158,35 @@ check 5 "before anything is applied, HOST1 cannot reach the pod" sh -c "! ip net
 say "1. The user applies an Underlay and an L3VNI"
 t_apply=$(now)
 run kubectl apply -f config/samples/underlay.yaml -f config/samples/l3vni.yaml
-check 60 "the controller accepts both" kubectl wait -n $NS --for=condition=Accepted underlay/fabric l3vni/red --timeout=5s
-check 30 "the FRRConfiguration for FRR-K8s exists" kubectl get frrconfiguration -n $FRRNS evpn-$NS-red
+check 180 "the controller accepts both" kubectl wait -n $NS --for=condition=Accepted underlay/fabric l3vni/red --timeout=5s
+check 180 "the FRRConfiguration for FRR-K8s exists" kubectl get frrconfiguration -n $FRRNS evpn-$NS-red
 show "kubectl get frrconfiguration -n $FRRNS evpn-$NS-red -o yaml   # spec" \
   sh -c "kubectl get frrconfiguration -n $FRRNS evpn-$NS-red -o yaml | sed -n '/^spec:/,\$p'"
 
 say "2. node1's plumber builds the router"
-check 90 "RouterNodeStatus node1 reports a successful FRR reload" \
+check 180 "RouterNodeStatus node1 reports a successful FRR reload" \
   sh -c "kubectl get routernodestatus -n $NS $NODE -o jsonpath='{.status.lastReload.result}' | grep -qx success"
 run kubectl get routernodestatus -n $NS
 run ip -n $ROUTER -br link
 run ip -br addr show hs100
 
 say "3. FRR-K8s peers with the router through the veth"
-check 120 "BGPSessionState: FRR-K8s's session to the router leg 192.169.10.1 is Established" \
+check 180 "BGPSessionState: FRR-K8s's session to the router leg 192.169.10.1 is Established" \
   sh -c "kubectl get bgpsessionstates -n $FRRNS -o jsonpath='{range .items[*]}{.status.peer} {.status.bgpStatus}{\"\\n\"}{end}' | grep -qx '192.169.10.1 Established'"
 run kubectl get bgpsessionstates -n $FRRNS -o custom-columns=NODE:.status.node,PEER:.status.peer,VRF:.status.vrf,BGP:.status.bgpStatus
-check 60 "the node learned HOST1's network from the router" sh -c "ip route show 192.168.10.0/24 | grep -q 'via 192.169.10.1'"
+check 180 "the node learned HOST1's network from the router" sh -c "ip route show 192.168.10.0/24 | grep -q 'via 192.169.10.1'"
 run ip route show 192.168.10.0/24
 
 say "4. The fabric learns node1's pod CIDR as an EVPN type-5 route"
 leaf_type5() { # prefix length: the leaf holds [5]...[prefix] with node1's VTEP as next hop
   vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' | grep -A1 -F "[5]:[0]:[$2]:[$1]" | grep -q -w $VTEP
 }
-check 60 "leaf: type-5 route 10.244.0.0/24, next hop node1's VTEP $VTEP" leaf_type5 10.244.0.0 24
+check 180 "leaf: type-5 route 10.244.0.0/24, next hop node1's VTEP $VTEP" leaf_type5 10.244.0.0 24
 show "vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix'" \
   sh -c "vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' | sed -n '/Route Distinguisher/,\$p' | grep -v '^$'"
 
 say "5. HOST1 reaches the pod, through VXLAN"
-check 60 "HOST1 pings the pod $POD" ip netns exec host1 ping -c1 -W1 $POD
+check 180 "HOST1 pings the pod $POD" ip netns exec host1 ping -c1 -W1 $POD
 figure "kubectl apply to first successful ping" "$(elapsed "$t_apply")" s
 vx() { ip netns exec $ROUTER cat /sys/class/net/vx100/statistics/"$1"; }
 rx0=$(vx rx_packets) tx0=$(vx tx_packets)
@@ -197,7 +197,7 @@ echo "  node1's vx100: $((rx1 - rx0)) packets decapsulated, $((tx1 - tx0)) encap
 
 say "6. FRR-K8s reports the merged configuration in its FRRNodeState"
 echo "  (FRR-K8s refreshes FRRNodeState's reload status every 30 s)"
-check 90 "FRRNodeState node1: conversion success, reload success, neighbor 192.169.10.1 running" \
+check 180 "FRRNodeState node1: conversion success, reload success, neighbor 192.169.10.1 running" \
   sh -c "kubectl get frrnodestate $NODE -o jsonpath='{.status.lastConversionResult} {.status.lastReloadResult}' | grep -qx 'success success' &&
          kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | grep -q 'neighbor 192.169.10.1 remote-as 64512'"
 show "kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | grep 192.169.10.1" \
@@ -205,21 +205,21 @@ show "kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | gre
 
 say "7. MetalLB announces a LoadBalancer IP over the same session"
 run kubectl apply -f e2e/lab/manifests/metallb.yaml
-check 60 "MetalLB assigns $SVC to Service web" \
+check 180 "MetalLB assigns $SVC to Service web" \
   sh -c "kubectl get svc web -o jsonpath='{.status.loadBalancer.ingress[0].ip}' | grep -qx $SVC"
-check 60 "MetalLB's FRRConfiguration metallb-$NODE advertises $SVC/32" \
+check 180 "MetalLB's FRRConfiguration metallb-$NODE advertises $SVC/32" \
   sh -c "kubectl get frrconfiguration -n $FRRNS metallb-$NODE -o jsonpath='{.spec.bgp.routers[0].prefixes}' | grep -q $SVC/32"
 run kubectl get frrconfigurations -n $FRRNS
-check 60 "leaf: type-5 route $SVC/32 via node1's VTEP" leaf_type5 $SVC 32
-check 30 "HOST1 pings the service IP $SVC" ip netns exec host1 ping -c1 -W1 $SVC
-check 60 "kubectl get l3vni shows red Ready on 1/1 nodes" \
+check 180 "leaf: type-5 route $SVC/32 via node1's VTEP" leaf_type5 $SVC 32
+check 180 "HOST1 pings the service IP $SVC" ip netns exec host1 ping -c1 -W1 $SVC
+check 180 "kubectl get l3vni shows red Ready on 1/1 nodes" \
   sh -c "kubectl get l3vni -n $NS red -o jsonpath='{.status.ready}' | grep -qx 1/1"
 run kubectl get l3vnis,underlays -n $NS
 
 say "8. A conflicting L3VNI is rejected; red keeps working"
 rv=$(kubectl get frrconfiguration -n $FRRNS evpn-$NS-red -o jsonpath='{.metadata.resourceVersion}')
 run kubectl apply -f e2e/lab/manifests/l3vni-conflict.yaml
-check 30 "blue is not accepted" kubectl wait -n $NS --for=condition=Accepted=false l3vni/blue --timeout=5s
+check 180 "blue is not accepted" kubectl wait -n $NS --for=condition=Accepted=false l3vni/blue --timeout=5s
 show "kubectl get l3vni blue -n $NS -o jsonpath='{.status.conditions[?(@.type==\"Accepted\")].message}'" \
   kubectl get l3vni blue -n $NS -o jsonpath='{.status.conditions[?(@.type=="Accepted")].message}{"\n"}'
 [[ $(kubectl get frrconfiguration -n $FRRNS evpn-$NS-red -o jsonpath='{.metadata.resourceVersion}') == "$rv" ]] ||
@@ -230,11 +230,11 @@ run kubectl delete -f e2e/lab/manifests/l3vni-conflict.yaml
 say "9. An FRRConfiguration that FRR-K8s cannot merge shows on the L3VNI"
 run kubectl apply -f e2e/lab/manifests/frrconfiguration-conflict.yaml
 cond() { kubectl get l3vni red -n $NS -o jsonpath="{.status.conditions[?(@.type==\"FRRConfigurationReady\")].$1}"; }
-check 60 "red's FRRConfigurationReady is False, with FRR-K8s's error" sh -c "[ \"\$(kubectl get l3vni red -n $NS -o jsonpath='{.status.conditions[?(@.type==\"FRRConfigurationReady\")].reason}')\" = FRRK8sFailed ]"
+check 180 "red's FRRConfigurationReady is False, with FRR-K8s's error" sh -c "[ \"\$(kubectl get l3vni red -n $NS -o jsonpath='{.status.conditions[?(@.type==\"FRRConfigurationReady\")].reason}')\" = FRRK8sFailed ]"
 echo "  message: $(cond message)"
 check 10 "FRR keeps its last good configuration: HOST1 still pings the pod" ip netns exec host1 ping -c1 -W1 $POD
 run kubectl delete -f e2e/lab/manifests/frrconfiguration-conflict.yaml
-check 60 "red's FRRConfigurationReady is True again" sh -c "[ \"\$(kubectl get l3vni red -n $NS -o jsonpath='{.status.conditions[?(@.type==\"FRRConfigurationReady\")].status}')\" = True ]"
+check 180 "red's FRRConfigurationReady is True again" sh -c "[ \"\$(kubectl get l3vni red -n $NS -o jsonpath='{.status.conditions[?(@.type==\"FRRConfigurationReady\")].status}')\" = True ]"
 
 say "10. The data plane lives in the kernel"
 # pingloss SECONDS-AFTER ACTION...: HOST1 pings the pod every 100 ms while ACTION
@@ -254,7 +254,7 @@ pingloss() {
 restart_plumber() {
   kill $PLUMBER && wait $PLUMBER || true
   start_plumber "$logs/plumber-restarted.log"
-  check 60 "the restarted plumber reconciled" grep -q '"reconciled"' "$logs/plumber-restarted.log"
+  check 180 "the restarted plumber reconciled" grep -q '"reconciled"' "$logs/plumber-restarted.log"
 }
 pingloss 2 restart_plumber
 line=$(grep '"reconciled"' "$logs/plumber-restarted.log" | head -1)
@@ -267,7 +267,7 @@ figure "ping loss while the plumber restarts (lost/sent)" "$LOSS" ""
 restart_router_frr() {
   for f in /run/frr/router/*.pid; do kill -9 "$(cat "$f")" 2>/dev/null || true; done
   start_router_frr
-  check 120 "the restarted router's FRR has the pod CIDR back at the leaf and HOST1 reaches the pod" \
+  check 180 "the restarted router's FRR has the pod CIDR back at the leaf and HOST1 reaches the pod" \
     sh -c "vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' | grep -A1 -F '[5]:[0]:[24]:[10.244.0.0]' | grep -q -w $VTEP &&
            ip netns exec host1 ping -c1 -W1 $POD"
 }
@@ -279,10 +279,10 @@ say "11. The user deletes the L3VNI"
 t_delete=$(now)
 run kubectl delete l3vni red -n $NS
 leaf_type5_gone() { ! vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' | grep -q -F '[5]:[0]:[24]:[10.244.0.0]'; }
-check 60 "leaf: the type-5 route 10.244.0.0/24 is withdrawn" leaf_type5_gone
+check 180 "leaf: the type-5 route 10.244.0.0/24 is withdrawn" leaf_type5_gone
 figure "kubectl delete to route withdrawn at the leaf" "$(elapsed "$t_delete")" s
-check 30 "the FRRConfiguration is gone" sh -c "! kubectl get frrconfiguration -n $FRRNS evpn-$NS-red"
-check 30 "the devices are gone: VRF red, br100, vx100 in the router, hs100 on the host" sh -c \
+check 180 "the FRRConfiguration is gone" sh -c "! kubectl get frrconfiguration -n $FRRNS evpn-$NS-red"
+check 180 "the devices are gone: VRF red, br100, vx100 in the router, hs100 on the host" sh -c \
   "! ip -n $ROUTER link show red && ! ip -n $ROUTER link show br100 && ! ip -n $ROUTER link show vx100 && ! ip link show hs100"
 check 10 "the underlay session with the leaf is still up" sh -c \
   "vtysh -N leaf -c 'show bgp neighbors 192.168.11.3 json' | grep -q '\"bgpState\":\"Established\"'"
