@@ -27,11 +27,14 @@ import (
 type countingApplier struct {
 	next  ConfigApplier
 	calls atomic.Int64
+	last  atomic.Value // the last Result
 }
 
 func (c *countingApplier) Apply(ctx context.Context, config string) (frrreload.Response, error) {
 	c.calls.Add(1)
-	return c.next.Apply(ctx, config)
+	resp, err := c.next.Apply(ctx, config)
+	c.last.Store(resp.Result)
+	return resp, err
 }
 
 // startAPI runs a real kube-apiserver and etcd with our CRDs for one test; the API
@@ -126,6 +129,22 @@ func TestReconcilerUnderlay(t *testing.T) {
 			l.k.Writes()-kw, reloader.calls.Load()-rl, apiWrites.Load()-aw)
 	}
 
+	// A restarted plumber (nothing in memory) posts its config once; FRR already
+	// runs it, so nothing is reloaded, and the reload on record stays as it was.
+	restarted := &Reconciler{Client: c, NodeName: "node1", Namespace: ns, Netns: l.router, Kernel: l.k, Reloader: reloader}
+	kw, aw = l.k.Writes(), apiWrites.Load()
+	before := st.Status.LastReload.DeepCopy()
+	time.Sleep(1100 * time.Millisecond) // lastReload's time has a one-second resolution
+	if _, err := restarted.Reconcile(ctx, nodeKey); err != nil {
+		t.Fatal(err)
+	}
+	must(t, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "node1"}, &st))
+	if l.k.Writes() != kw || apiWrites.Load() != aw || reloader.last.Load() != frrreload.ResultUnchanged || !st.Status.LastReload.Time.Equal(&before.Time) {
+		t.Errorf("a restarted plumber made %d netlink writes, %d API writes; the reloader answered %v; lastReload %v -> %v",
+			l.k.Writes()-kw, apiWrites.Load()-aw, reloader.last.Load(), before, st.Status.LastReload)
+	}
+	r = restarted
+
 	// An update the controller rejects leaves the node on the accepted version:
 	// nothing is torn down, nothing reloaded.
 	must(t, c.Get(ctx, client.ObjectKeyFromObject(u), u))
@@ -172,12 +191,12 @@ type directApplier struct{ r *frrreload.Reloader }
 func (d directApplier) Apply(ctx context.Context, config string) (frrreload.Response, error) {
 	res, err := d.r.Apply(ctx, []byte(config))
 	if err != nil {
-		return frrreload.Response{Result: "failure", Message: err.Error()}, err
+		return frrreload.Response{Result: frrreload.ResultFailure, Message: err.Error()}, err
 	}
 	if !res.Changed {
-		return frrreload.Response{Result: "unchanged"}, nil
+		return frrreload.Response{Result: frrreload.ResultUnchanged}, nil
 	}
-	return frrreload.Response{Result: "success"}, nil
+	return frrreload.Response{Result: frrreload.ResultSuccess}, nil
 }
 
 type roundTrip func(*http.Request) (*http.Response, error)
