@@ -36,7 +36,7 @@ start_frr() { # pathspace netns config-file: zebra and bgpd in their own config 
   chown -R frr:frr /etc/frr/$n /run/frr/$n
   for d in zebra bgpd; do
     ip netns exec "$netns" /usr/lib/frr/$d -d -N $n -u frr -g frr -f /etc/frr/$n/$d.conf \
-      -i /run/frr/$n/$d.pid --log file:$logs/$n-$d.log
+      -i /run/frr/$n/$d.pid --log file:$logs/$n-$d.log 2>>"$logs/$n-$d.stderr"
   done
 }
 

@@ -16,6 +16,7 @@
 # Usage: e2e/lab/run.sh   the story, every step asserted (make demo, make test-lab)
 # Env: LAB_FIGURES=FILE   where to copy the measured figures (make bench)
 #      LAB_KEEP=1         keep the logs folder (always kept when a step fails)
+#      LAB_SCRIPT=FILE    run another guest script (experiments) instead of guest.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -69,7 +70,7 @@ kubectl --kubeconfig "$work/guest.kubeconfig" config set-cluster "$cluster" \
   echo '#!/bin/bash'
   printf 'export LAB_ROOT=%q LAB_BIN=%q LAB_TOOLS=%q LAB_OUT=%q\n' "$root" "$work/bin" "$tools" "$work/out"
   printf 'export PATH=%q:$PATH KUBECONFIG=%q\n' "$assets" "$work/guest.kubeconfig"
-  printf 'exec %q\n' "$root/e2e/lab/guest.sh"
+  printf 'exec %q\n' "${LAB_SCRIPT:-$root/e2e/lab/guest.sh}"
 } >"$work/guest-run.sh"
 chmod +x "$work/guest-run.sh"
 mkdir -p "$work/out"
