@@ -200,8 +200,9 @@ echo "  (FRR-K8s refreshes FRRNodeState's reload status every 30 s)"
 check 180 "FRRNodeState node1: conversion success, reload success, neighbor 192.169.10.1 running" \
   sh -c "kubectl get frrnodestate $NODE -o jsonpath='{.status.lastConversionResult} {.status.lastReloadResult}' | grep -qx 'success success' &&
          kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | grep -q 'neighbor 192.169.10.1 remote-as 64512'"
-show "kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | grep 192.169.10.1" \
-  sh -c "kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | grep 192.169.10.1"
+run kubectl get frrnodestate $NODE -o jsonpath='{.status.lastConversionResult} {.status.lastReloadResult}{"\n"}'
+show "kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | grep 'neighbor 192.169.10.1'" \
+  sh -c "kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | grep 'neighbor 192.169.10.1'"
 
 say "7. MetalLB announces a LoadBalancer IP over the same session"
 run kubectl apply -f e2e/lab/manifests/metallb.yaml
@@ -210,6 +211,10 @@ check 180 "MetalLB assigns $SVC to Service web" \
 check 180 "MetalLB's FRRConfiguration metallb-$NODE advertises $SVC/32" \
   sh -c "kubectl get frrconfiguration -n $FRRNS metallb-$NODE -o jsonpath='{.spec.bgp.routers[0].prefixes}' | grep -q $SVC/32"
 run kubectl get frrconfigurations -n $FRRNS
+check 180 "FRR-K8s merged both into one session: its FRR announces $SVC/32 and 10.244.0.0/24 to 192.169.10.1" \
+  sh -c "vtysh -c 'show running-config' | grep -q '192.169.10.1-allowed-ipv4 seq [0-9]* permit $SVC/32'"
+show "vtysh -c 'show running-config' | grep allowed-ipv4   # FRR-K8s's FRR on node1" \
+  sh -c "vtysh -c 'show running-config' | grep 'allowed-ipv4 seq'"
 check 180 "leaf: type-5 route $SVC/32 via node1's VTEP" leaf_type5 $SVC 32
 check 180 "HOST1 pings the service IP $SVC" ip netns exec host1 ping -c1 -W1 $SVC
 check 180 "kubectl get l3vni shows red Ready on 1/1 nodes" \
