@@ -51,12 +51,14 @@ kubectl apply -f e2e/lab/manifests/cluster.yaml >/dev/null
 "$work/bin/controller" --leader-elect=false --metrics-bind-address=0 --health-probe-bind-address=0 \
   >"$work/controller.log" 2>&1 &
 pids+=($!)
+# MetalLB's metrics ports: random, so that two labs can run side by side.
+mport=$((20000 + RANDOM % 20000))
 METALLB_BGP_TYPE=frr-k8s "$tools/bin/metallb-controller" --namespace=metallb-system \
-  --webhook-mode=disabled --port=17472 >"$work/metallb-controller.log" 2>&1 &
+  --webhook-mode=disabled --port=$mport >"$work/metallb-controller.log" 2>&1 &
 pids+=($!)
 # The speaker only writes FRRConfigurations in this mode: it needs no node netns.
 METALLB_BGP_TYPE=frr-k8s "$tools/bin/metallb-speaker" --namespace=metallb-system --node-name=node1 \
-  --pod-name=speaker-node1 --frrk8s-namespace=frr-k8s-system --port=17473 >"$work/metallb-speaker.log" 2>&1 &
+  --pod-name=speaker-node1 --frrk8s-namespace=frr-k8s-system --port=$((mport + 1)) >"$work/metallb-speaker.log" 2>&1 &
 pids+=($!)
 
 # The guest's kubeconfig: same credentials, the API server through qemu's user network.
