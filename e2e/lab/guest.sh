@@ -234,12 +234,14 @@ run kubectl delete -f e2e/lab/manifests/l3vni-conflict.yaml
 
 say "9. An FRRConfiguration that FRR-K8s cannot merge shows on the L3VNI"
 run kubectl apply -f e2e/lab/manifests/frrconfiguration-conflict.yaml
+# cond FIELD: a field of red's FRRConfigurationReady condition.
 cond() { kubectl get l3vni red -n $NS -o jsonpath="{.status.conditions[?(@.type==\"FRRConfigurationReady\")].$1}"; }
-check 180 "red's FRRConfigurationReady is False, with FRR-K8s's error" sh -c "[ \"\$(kubectl get l3vni red -n $NS -o jsonpath='{.status.conditions[?(@.type==\"FRRConfigurationReady\")].reason}')\" = FRRK8sFailed ]"
+cond_is() { [ "$(cond "$1")" = "$2" ]; }
+check 180 "red's FRRConfigurationReady is False, with FRR-K8s's error" cond_is reason FRRK8sFailed
 echo "  message: $(cond message)"
 check 10 "FRR keeps its last good configuration: HOST1 still pings the pod" ip netns exec host1 ping -c1 -W1 $POD
 run kubectl delete -f e2e/lab/manifests/frrconfiguration-conflict.yaml
-check 180 "red's FRRConfigurationReady is True again" sh -c "[ \"\$(kubectl get l3vni red -n $NS -o jsonpath='{.status.conditions[?(@.type==\"FRRConfigurationReady\")].status}')\" = True ]"
+check 180 "red's FRRConfigurationReady is True again" cond_is status True
 
 say "10. The data plane lives in the kernel"
 # pingloss SECONDS-AFTER ACTION...: HOST1 pings the pod every 100 ms while ACTION
