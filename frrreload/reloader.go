@@ -146,6 +146,21 @@ func (r *Reloader) RunningConfig(ctx context.Context) (string, error) {
 // vniBinding is a "vrf NAME" stanza's "vni N" line.
 type vniBinding struct{ vrf, vni string }
 
+// stanzas are the beginnings of the running-config lines that a configuration
+// adds; a running config without any runs nothing worth removing.
+var stanzas = []string{"router ", "vrf ", "interface ", "route-map ", "ip prefix-list ", "ipv6 prefix-list ", "bfd", "ip route ", "ipv6 route "}
+
+func runsNothing(running string) bool {
+	for _, line := range strings.Split(running, "\n") {
+		for _, s := range stanzas {
+			if strings.HasPrefix(line, s) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // droppedVNIs lists the VNI bindings of lastGood that next no longer has. FRR
 // refuses to remove a BGP VRF instance that still has its L3VNI ("Please
 // unconfigure l3vni"), and frr-reload.py in FRR 8.4 may order the two deletions
@@ -182,7 +197,15 @@ func vniBindings(config string) []vniBinding {
 	return out
 }
 
+// reload makes file FRR's running configuration. An FRR that runs nothing yet (it
+// has just started, or never had a configuration) has nothing to remove: loading
+// the file with vtysh is then the whole reload. That is the router's restore after
+// a restart and every node's first apply, and it takes a fraction of frr-reload.py's
+// time (1.0 s against 8.6 s for the seed lab in the emulated VM).
 func (r *Reloader) reload(ctx context.Context, file string) ([]byte, error) {
+	if running, err := r.RunningConfig(ctx); err == nil && runsNothing(running) {
+		return r.run(ctx, r.vtysh(), append(r.vtyArgs(), "-f", file)...)
+	}
 	// frr-reload.py runs vtysh with --config_dir WorkDir: give it the vtysh.conf
 	// it looks for there, or every call complains in FRR's error text.
 	vtyshConf := filepath.Join(r.WorkDir, "vtysh.conf")

@@ -200,3 +200,22 @@ func TestRestore(t *testing.T) {
 		t.Error("the restarted FRR did not get the last good config")
 	}
 }
+
+// An FRR that runs nothing gets its first configuration by a plain vtysh load:
+// with a frr-reload.py that always fails, the first Apply still works, and the
+// next one, which has something to remove, goes through frr-reload.py and fails.
+func TestFirstApplyLoadsWithoutFrrReload(t *testing.T) {
+	r, router := setup(t)
+	r.ReloadScript = "/bin/false"
+	ctx := context.Background()
+	if _, err := r.Apply(ctx, []byte(configA)); err != nil {
+		t.Fatalf("first apply on an FRR that runs nothing: %v\n%s", err, router.Logs())
+	}
+	if !strings.Contains(router.Vtysh(t, "show running-config"), "neighbor 10.99.0.2 remote-as 64513") {
+		t.Fatal("the first configuration is not running")
+	}
+	router.WaitEstablished(t, "", peerAddr, 30*time.Second)
+	if _, err := r.Apply(ctx, []byte(configB)); err == nil {
+		t.Fatal("a change to a running configuration did not go through frr-reload.py")
+	}
+}

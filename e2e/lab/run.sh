@@ -21,6 +21,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 start=$(date +%s)
+if ! ls -d .cache/k8s-* .cache/lab-* >/dev/null 2>&1; then
+  echo "lab: first run on this machine: building kube-apiserver, etcd and kubectl (about 5 min on"
+  echo "     2 cores), then FRR-K8s and MetalLB (about 4 min) from the Go module proxy into .cache/"
+fi
 assets=$(hack/build-k8s.sh)
 tools=$(hack/build-lab.sh)
 hack/vm/setup.sh >/dev/null
