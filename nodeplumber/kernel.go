@@ -151,7 +151,7 @@ func (k *Kernel) createNetns(name string) (netns.NsHandle, error) {
 
 // Apply adds and fixes what s wants, in two steps around FRR's reload (DESIGN.md,
 // order of operations): Apply creates and fixes the devices, the VRF, bridge,
-// VXLAN and router leg of a new L3VNI staying down, because FRR must learn a VNI
+// and VXLAN of a new L3VNI staying down, because FRR must learn a VNI
 // before its VXLAN device is up; then the caller reloads FRR and calls Finish,
 // which brings them up and only then removes what the plumber owns and s no longer
 // wants (FRR, already reloaded without it, never sees a device vanish under a VNI
@@ -193,7 +193,7 @@ func (k *Kernel) Finish(s State) error {
 	}
 	defer done()
 	for _, l := range s.L3VNIs {
-		for _, name := range []string{l.VRF, l.Bridge, l.VXLAN, l.RouterLeg} {
+		for _, name := range []string{l.VRF, l.Bridge, l.VXLAN} {
 			if err := k.setUp(router, name); err != nil {
 				return fmt.Errorf("L3VNI %s: %w", l.Name, err)
 			}
@@ -403,6 +403,13 @@ func (k *Kernel) ensureL3VNI(host, router *nsView, u UnderlayState, l L3VNIState
 		if err := k.ensureMTU(c.v.h, c.link, l.MTU); err != nil {
 			return err
 		}
+	}
+	// The veth comes up now, not after FRR's reload: FRR-K8s, configured at the
+	// same time by the controller, must find its host leg already up. FRR 8.4's
+	// bgpd can miss the host leg's connected route appearing while it applies its
+	// configuration, and its session then waits for NHT forever (seen in the lab).
+	if err := k.setUp(router, l.RouterLeg); err != nil {
+		return err
 	}
 	return k.setUp(host, l.HostLeg)
 }

@@ -244,14 +244,18 @@ func TestL3VNIDevices(t *testing.T) {
 	green.HostLegAddrs = append(green.HostLegAddrs, netip.MustParsePrefix("fd00:11::2/64"))
 	s := l.state(red, green)
 
-	// Apply leaves the new L3VNI devices down until FRR knows the VNIs: Finish
-	// brings them up.
+	// Apply leaves the new VRFs, bridges and VXLANs down until FRR knows the VNIs:
+	// Finish brings them up...
 	if err := l.k.Apply(s); err != nil {
 		t.Fatal(err)
 	}
 	router, host := l.handle(t, l.router), l.handle(t, l.host)
 	if vx, _ := router.LinkByName("vx100"); vx == nil || vx.Attrs().Flags&net.FlagUp != 0 {
 		t.Fatalf("vx100 must exist and be down before Activate: %+v", vx)
+	}
+	// ...but the veth is up at once, so that FRR-K8s finds its host leg usable.
+	if pe, _ := router.LinkByName("pe100"); pe == nil || pe.Attrs().Flags&net.FlagUp == 0 {
+		t.Fatalf("pe100 must be up after Apply: %+v", pe)
 	}
 	applyTwice(t, l.k, s)
 
