@@ -112,7 +112,7 @@ func BuildFRRConfiguration(l3vni *evpnv1.L3VNI, namespace string, routerASN int6
 	return cfg, nil
 }
 
-// receiveFilter maps toReceive; unset means all, the API's default.
+// copyDuration keeps the FRRConfiguration from sharing memory with the L3VNI.
 func copyDuration(d *metav1.Duration) *metav1.Duration {
 	if d == nil {
 		return nil
@@ -121,6 +121,7 @@ func copyDuration(d *metav1.Duration) *metav1.Duration {
 	return &c
 }
 
+// receiveFilter maps toReceive; unset means all, the API's default.
 func receiveFilter(f *evpnv1.PrefixFilter) frrv1beta1.AllowedInPrefixes {
 	if f == nil || f.Mode == evpnv1.PrefixModeAll {
 		return frrv1beta1.AllowedInPrefixes{Mode: frrv1beta1.AllowAll}

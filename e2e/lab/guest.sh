@@ -149,7 +149,7 @@ start_router_frr() { # what build/router-start does: FRR, then the last good con
 (
   until [ -e /run/netns/$ROUTER ]; do sleep 0.2; done
   start_router_frr
-  exec "$LAB_BIN/reloader" --vty-socket=/run/frr/router >>"$logs/reloader.log" 2>&1
+  reloader >>"$logs/reloader.log" 2>&1
 ) &
 check 180 "FRR-K8s and its FRR are running on node1" vtysh -c 'show version'
 check 180 "the leaf's FRR is running" vtysh -N leaf -c 'show version'

@@ -22,7 +22,7 @@ show() {
   "$@" 2>&1 | sed 's/^/  /'
 }
 
-# check SECONDS DESCRIPTION CMD...: waits until CMD succeeds; sets CHECK_SECONDS.
+# check SECONDS DESCRIPTION CMD...: waits until CMD succeeds.
 # The bounds only detect a stuck lab (the guest is emulated and CI machines are
 # shared): the times that matter are printed, and measured by make bench.
 check() {
@@ -39,8 +39,7 @@ check() {
     fi
     sleep 0.3
   done
-  CHECK_SECONDS=$(elapsed "$s")
-  printf '\033[32m✔\033[0m %s (%s s)\n' "$what" "$CHECK_SECONDS"
+  printf '\033[32m✔\033[0m %s (%s s)\n' "$what" "$(elapsed "$s")"
 }
 
 # fail DESCRIPTION: stops the lab.
