@@ -10,27 +10,32 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
 )
 
 // Reasons of the Ready and FRRConfigurationReady conditions.
 const (
-	ReasonNotAccepted     = "NotAccepted"
-	ReasonNoSelectedNodes = "NoSelectedNodes"
-	ReasonApplying        = "Applying"
-	ReasonApplied         = "Applied"
-	ReasonNodeFailed      = "NodeFailed"
-	ReasonWritten         = "Written"
-	ReasonKeptLastGood    = "KeptLastAccepted"
-	ReasonWriteFailed     = "WriteFailed"
-	ReasonFRRK8sFailed    = "FRRK8sFailed"
-	ReasonDeleting        = "Deleting"
+	ReasonNotAccepted        = "NotAccepted"
+	ReasonNoSelectedNodes    = "NoSelectedNodes"
+	ReasonApplying           = "Applying"
+	ReasonApplied            = "Applied"
+	ReasonNodeFailed         = "NodeFailed"
+	ReasonWritten            = "Written"
+	ReasonKeptLastGood       = "KeptLastAccepted"
+	ReasonWriteFailed        = "WriteFailed"
+	ReasonFRRK8sFailed       = "FRRK8sFailed"
+	ReasonFRRK8sNotInstalled = "FRRK8sNotInstalled"
+	ReasonDeleting           = "Deleting"
 )
 
-// Plan is what the cluster should look like: every object's status and, for
-// accepted L3VNIs, the FRRConfiguration to write.
+// Plan is what the cluster should look like: every object's status (with the
+// version nodes run, published in status.accepted) and the FRRConfigurations to
+// write.
 type Plan struct {
 	Underlays []UnderlayPlan
 	L3VNIs    []L3VNIPlan
+	// Nodes is what each node runs, by the rules the plumbers apply too.
+	Nodes []placement.NodePlan
 }
 
 // UnderlayPlan is the decision for one Underlay.
@@ -41,10 +46,11 @@ type UnderlayPlan struct {
 
 // L3VNIPlan is the decision for one L3VNI.
 type L3VNIPlan struct {
-	L3VNI    *evpnv1.L3VNI
+	L3VNI *evpnv1.L3VNI
+	// Accepted is true when the current generation is accepted.
 	Accepted bool
-	// Desired is the FRRConfiguration to write; nil when the L3VNI is rejected
-	// (its last accepted FRRConfiguration, if any, is left as it is) or deleting.
+	// Desired is the FRRConfiguration of the version nodes run; nil when there is
+	// none, the L3VNI is being deleted or FRR-K8s is not installed.
 	Desired *frrv1beta1.FRRConfiguration
 	Status  evpnv1.L3VNIStatus
 }
@@ -53,112 +59,223 @@ type L3VNIPlan struct {
 // status and the FRRConfigurations to write. It does no I/O; now stamps condition
 // transitions.
 func Evaluate(w *World, now metav1.Time) Plan {
-	nodeStates := indexRouterStatuses(w.RouterStatuses)
-	var plan Plan
-
-	underlays := validateUnderlays(w.Underlays, w.Nodes)
-	for _, uv := range underlays {
-		u := uv.underlay
-		st := *u.Status.DeepCopy()
-		setCondition(&st.Conditions, evpnv1.ConditionAccepted, uv.accepted(), uv.reason(), uv.message(), u.Generation, now)
-		ready := 0
-		var waiting []string
-		for _, n := range uv.selected {
-			if rs := w.RouterStatuses[n.Name]; rs != nil && rs.Status.Underlay != nil &&
-				rs.Status.Underlay.Name == u.Name && rs.Status.Underlay.ObservedGeneration == u.Generation {
-				ready++
-			} else {
-				waiting = append(waiting, n.Name)
-			}
+	verdicts := placement.Accept(w.Underlays, w.L3VNIs, w.FRRK8sNamespace)
+	underlays, l3vnis := verdicts.Published()
+	plan := Plan{Nodes: make([]placement.NodePlan, len(w.Nodes))}
+	for i, n := range w.Nodes {
+		if rs := w.RouterStatuses[n.Name]; rs != nil && rs.Status.Underlay != nil {
+			n.RunningUnderlay = rs.Status.Underlay.Name
 		}
-		st.SelectedNodes, st.ReadyNodes = int32(len(uv.selected)), int32(ready)
-		st.Ready = fmt.Sprintf("%d/%d", ready, len(uv.selected))
-		readyCond(&st.Conditions, uv.accepted(), ready, len(uv.selected), waiting, nil, u.Generation, now)
+		plan.Nodes[i] = placement.Place(n, underlays, l3vnis)
+	}
+	tally := tallyNodes(plan.Nodes, w.RouterStatuses)
+
+	for _, uv := range verdicts.Underlays {
+		u := uv.Underlay
+		st := *u.Status.DeepCopy()
+		st.Accepted = uv.Accepted
+		setCondition(&st.Conditions, evpnv1.ConditionAccepted, uv.OK(), reasonOf(uv.Problems), uv.Problems.Message(), u.Generation, now)
+		c, acceptedGen := counts{selected: countSelected(u.Spec.NodeSelector, w.Nodes)}, int64(0)
+		if uv.Accepted != nil {
+			c, acceptedGen = tally.of("Underlay/"+u.Name), uv.Accepted.Generation
+		}
+		st.SelectedNodes, st.ReadyNodes, st.FailedNodes = int32(c.selected), int32(c.ready), int32(len(c.failed))
+		st.Ready = fmt.Sprintf("%d/%d", c.ready, c.selected)
+		readyCond(&st.Conditions, uv.OK(), acceptedGen, c, u.Generation, now)
 		plan.Underlays = append(plan.Underlays, UnderlayPlan{Underlay: u, Status: st})
 	}
 
-	for _, lv := range validateL3VNIs(w.L3VNIs, w.Nodes, underlays, w.FRRK8sNamespace) {
-		l := lv.l3vni
-		p := L3VNIPlan{L3VNI: l, Accepted: lv.accepted()}
+	for _, lv := range verdicts.L3VNIs {
+		l := lv.L3VNI
+		p := L3VNIPlan{L3VNI: l, Accepted: lv.OK()}
 		st := *l.Status.DeepCopy()
 		st.VRF = l.EffectiveVRF()
-		key := l.Namespace + "/" + l.Name
-		existing := w.FRRConfigurations[key]
-
 		if !l.DeletionTimestamp.IsZero() {
 			setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, false, ReasonDeleting, "removing the generated FRRConfiguration", l.Generation, now)
 			p.Status = st
 			plan.L3VNIs = append(plan.L3VNIs, p)
 			continue
 		}
-		setCondition(&st.Conditions, evpnv1.ConditionAccepted, lv.accepted(), lv.reason(), lv.message(), l.Generation, now)
-
-		if lv.accepted() {
-			desired, err := BuildFRRConfiguration(l, w.FRRK8sNamespace, lv.routerASN)
-			if err != nil {
-				// Unreachable for an object that passed validation; reported anyway.
-				p.Accepted = false
-				setCondition(&st.Conditions, evpnv1.ConditionAccepted, false, ReasonInvalidSpec, err.Error(), l.Generation, now)
-			} else {
-				p.Desired = desired
-				st.FRRConfiguration = desired.Namespace + "/" + desired.Name
-			}
+		st.Accepted = lv.Accepted
+		setCondition(&st.Conditions, evpnv1.ConditionAccepted, lv.OK(), reasonOf(lv.Problems), lv.Problems.Message(), l.Generation, now)
+		c, acceptedGen := counts{selected: countSelected(l.Spec.NodeSelector, w.Nodes)}, int64(0)
+		if lv.Accepted != nil {
+			c, acceptedGen = tally.of("L3VNI/"+l.Name), lv.Accepted.Generation
 		}
-		switch {
-		case p.Desired != nil:
-			if failures := frrK8sFailures(w.FRRNodeStates, lv.selected); len(failures) > 0 {
-				setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, false, ReasonFRRK8sFailed,
-					"FRR-K8s reports failures on selected nodes: "+listSome(failures), l.Generation, now)
-			} else {
-				setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, true, ReasonWritten, st.FRRConfiguration, l.Generation, now)
-			}
-		case existing != nil:
-			setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, false, ReasonKeptLastGood,
-				fmt.Sprintf("this generation is not accepted; %s/%s of generation %s is kept unchanged",
-					existing.Namespace, existing.Name, existing.Annotations[GenerationAnnotation]), l.Generation, now)
-		default:
-			st.FRRConfiguration = ""
-			setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, false, ReasonNotAccepted, "not accepted: no FRRConfiguration is written", l.Generation, now)
-		}
-
-		ready := 0
-		var waiting, failed []string
-		for _, n := range lv.selected {
-			s, ok := nodeStates[n.Name][l.Name]
-			switch {
-			case ok && s.ObservedGeneration == l.Generation && s.Ready:
-				ready++
-			case ok && s.ObservedGeneration == l.Generation && s.Message != "":
-				failed = append(failed, n.Name+": "+s.Message)
-			default:
-				waiting = append(waiting, n.Name)
-			}
-		}
-		st.SelectedNodes, st.ReadyNodes = int32(len(lv.selected)), int32(ready)
-		st.Ready = fmt.Sprintf("%d/%d", ready, len(lv.selected))
-		readyCond(&st.Conditions, lv.accepted(), ready, len(lv.selected), waiting, failed, l.Generation, now)
+		frrConfigurationCond(&p, &st, lv, w, c, now)
+		st.SelectedNodes, st.ReadyNodes, st.FailedNodes = int32(c.selected), int32(c.ready), int32(len(c.failed))
+		st.Ready = fmt.Sprintf("%d/%d", c.ready, c.selected)
+		readyCond(&st.Conditions, lv.OK(), acceptedGen, c, l.Generation, now)
 		p.Status = st
 		plan.L3VNIs = append(plan.L3VNIs, p)
 	}
 	return plan
 }
 
-// readyCond sets the Ready condition from the per-node counts.
-func readyCond(conds *[]metav1.Condition, accepted bool, ready, selected int, waiting, failed []string, gen int64, now metav1.Time) {
+// frrConfigurationCond builds the FRRConfiguration of the version nodes run and
+// sets the FRRConfigurationReady condition.
+func frrConfigurationCond(p *L3VNIPlan, st *evpnv1.L3VNIStatus, lv *placement.L3VNIVerdict, w *World, c counts, now metav1.Time) {
+	l := lv.L3VNI
+	gen := l.Generation
+	if lv.Accepted == nil {
+		st.FRRConfiguration = ""
+		setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, false, ReasonNotAccepted, "not accepted: no FRRConfiguration is written", gen, now)
+		return
+	}
+	if w.FRRK8sMissing {
+		setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, false, ReasonFRRK8sNotInstalled,
+			"FRR-K8s's CRDs (frrk8s.metallb.io) are not installed: install FRR-K8s; the FRRConfiguration is written once they exist", gen, now)
+		return
+	}
+	desired, err := BuildFRRConfiguration(l.Namespace, l.Name, lv.Accepted, w.FRRK8sNamespace)
+	if err != nil {
+		// Unreachable for a version that passed validation; reported anyway.
+		setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, false, placement.ReasonInvalidSpec, err.Error(), gen, now)
+		return
+	}
+	p.Desired = desired
+	st.FRRConfiguration = desired.Namespace + "/" + desired.Name
+	switch failures := frrK8sFailures(w.FRRNodeStates, c.nodes); {
+	case !lv.OK():
+		setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, false, ReasonKeptLastGood,
+			fmt.Sprintf("generation %d is not accepted; %s of generation %d is kept", gen, st.FRRConfiguration, lv.Accepted.Generation), gen, now)
+	case len(failures) > 0:
+		setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, false, ReasonFRRK8sFailed,
+			"FRR-K8s reports failures on selected nodes: "+placement.ListSome(failures), gen, now)
+	default:
+		setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, true, ReasonWritten, st.FRRConfiguration, gen, now)
+	}
+}
+
+// counts is how the selected nodes fare with one object's accepted version.
+type counts struct {
+	selected, ready int
+	failed, waiting []string // "node: why" and node names
+	nodes           []string // every selected node
+}
+
+// tally holds counts per object ("Underlay/name", "L3VNI/name").
+type tally map[string]*counts
+
+// of is an object's counts; zero when no node is selected.
+func (t tally) of(key string) counts {
+	if c := t[key]; c != nil {
+		return *c
+	}
+	return counts{}
+}
+
+// tallyNodes counts, per object ("Underlay/name", "L3VNI/name"), the nodes that
+// run its accepted version, those that cannot (with the node's own words when it
+// reported them) and those still applying it.
+func tallyNodes(plans []placement.NodePlan, statuses map[string]*evpnv1.RouterNodeStatus) tally {
+	out := tally{}
+	get := func(key string) *counts {
+		if out[key] == nil {
+			out[key] = &counts{}
+		}
+		return out[key]
+	}
+	for i := range plans {
+		p := &plans[i]
+		node := p.Node.Name
+		rs := statuses[node]
+		if p.Underlay != nil {
+			c := get("Underlay/" + p.Underlay.Name)
+			c.add(node, p.UnderlayProblem, underlayReport(rs, p.Underlay.Name), p.Underlay.Generation)
+			for _, o := range p.Others {
+				pr := p.ConflictProblem()
+				get("Underlay/"+o.Name).add(node, &pr, nil, o.Generation)
+			}
+		}
+		for _, l := range p.L3VNIs {
+			get("L3VNI/"+l.L3VNI.Name).add(node, l.Problem, l3vniReport(rs, l.L3VNI.Name), l.L3VNI.Generation)
+		}
+	}
+	return out
+}
+
+// nodeReport is what a node's plumber says of one object.
+type nodeReport struct {
+	generation int64
+	ready      bool
+	message    string
+}
+
+func underlayReport(rs *evpnv1.RouterNodeStatus, name string) *nodeReport {
+	if rs == nil || rs.Status.Underlay == nil || rs.Status.Underlay.Name != name {
+		return nil
+	}
+	u := rs.Status.Underlay
+	return &nodeReport{u.ObservedGeneration, u.Ready, u.Message}
+}
+
+func l3vniReport(rs *evpnv1.RouterNodeStatus, name string) *nodeReport {
+	if rs == nil {
+		return nil
+	}
+	for _, s := range rs.Status.L3VNIs {
+		if s.Name == name {
+			return &nodeReport{s.ObservedGeneration, s.Ready, s.Message}
+		}
+	}
+	return nil
+}
+
+func (c *counts) add(node string, problem *placement.Problem, report *nodeReport, gen int64) {
+	c.selected++
+	c.nodes = append(c.nodes, node)
 	switch {
-	case !accepted:
+	case problem != nil && problem.Reason == placement.ReasonNoNodeIndex:
+		c.waiting = append(c.waiting, node)
+	case problem != nil:
+		c.failed = append(c.failed, node+": "+problem.Message)
+	case report != nil && report.generation == gen && report.ready:
+		c.ready++
+	case report != nil && report.message != "":
+		c.failed = append(c.failed, node+": "+report.message)
+	default:
+		c.waiting = append(c.waiting, node)
+	}
+}
+
+func countSelected(sel *metav1.LabelSelector, nodes []placement.Node) int {
+	n := 0
+	for i := range nodes {
+		if placement.Selects(sel, nodes[i].Labels) {
+			n++
+		}
+	}
+	return n
+}
+
+func reasonOf(ps placement.Problems) string {
+	if len(ps) == 0 {
+		return placement.ReasonAccepted
+	}
+	return ps.Reason()
+}
+
+// readyCond sets the Ready condition from the per-node counts of the version
+// nodes run (acceptedGen; 0 when none).
+func readyCond(conds *[]metav1.Condition, accepted bool, acceptedGen int64, c counts, gen int64, now metav1.Time) {
+	switch {
+	case !accepted && acceptedGen == 0:
 		setCondition(conds, evpnv1.ConditionReady, false, ReasonNotAccepted, "this generation is not accepted", gen, now)
-	case selected == 0:
+	case !accepted:
+		setCondition(conds, evpnv1.ConditionReady, false, ReasonNotAccepted,
+			fmt.Sprintf("generation %d is not accepted; %d/%d nodes run generation %d", gen, c.ready, c.selected, acceptedGen), gen, now)
+	case c.selected == 0:
 		setCondition(conds, evpnv1.ConditionReady, false, ReasonNoSelectedNodes, "no node matches the nodeSelector", gen, now)
-	case len(failed) > 0:
+	case len(c.failed) > 0:
 		setCondition(conds, evpnv1.ConditionReady, false, ReasonNodeFailed,
-			fmt.Sprintf("%d/%d nodes applied generation %d; failed: %s", ready, selected, gen, listSome(failed)), gen, now)
-	case ready < selected:
+			fmt.Sprintf("%d/%d nodes run generation %d; failed: %s", c.ready, c.selected, gen, placement.ListSome(c.failed)), gen, now)
+	case c.ready < c.selected:
 		setCondition(conds, evpnv1.ConditionReady, false, ReasonApplying,
-			fmt.Sprintf("%d/%d nodes applied generation %d; waiting for %s", ready, selected, gen, listSome(waiting)), gen, now)
+			fmt.Sprintf("%d/%d nodes run generation %d; waiting for %s", c.ready, c.selected, gen, placement.ListSome(c.waiting)), gen, now)
 	default:
 		setCondition(conds, evpnv1.ConditionReady, true, ReasonApplied,
-			fmt.Sprintf("%d/%d nodes applied generation %d", ready, selected, gen), gen, now)
+			fmt.Sprintf("%d/%d nodes run generation %d", c.ready, c.selected, gen), gen, now)
 	}
 }
 
@@ -182,25 +299,12 @@ func truncate(msg string) string {
 	return msg[:max-3] + "..."
 }
 
-// indexRouterStatuses maps node name -> L3VNI name -> its state on that node.
-func indexRouterStatuses(in map[string]*evpnv1.RouterNodeStatus) map[string]map[string]evpnv1.L3VNINodeState {
-	out := make(map[string]map[string]evpnv1.L3VNINodeState, len(in))
-	for node, rs := range in {
-		m := make(map[string]evpnv1.L3VNINodeState, len(rs.Status.L3VNIs))
-		for _, s := range rs.Status.L3VNIs {
-			m[s.Name] = s
-		}
-		out[node] = m
-	}
-	return out
-}
-
 // frrK8sFailures lists, for the selected nodes, what FRR-K8s reports as failed in
 // its FRRNodeState ("node: text"), sorted by node name.
-func frrK8sFailures(states map[string]*frrv1beta1.FRRNodeState, nodes []*NodeFacts) []string {
+func frrK8sFailures(states map[string]*frrv1beta1.FRRNodeState, nodes []string) []string {
 	var out []string
 	for _, n := range nodes {
-		s := states[n.Name]
+		s := states[n]
 		if s == nil {
 			continue
 		}
@@ -212,7 +316,7 @@ func frrK8sFailures(states map[string]*frrv1beta1.FRRNodeState, nodes []*NodeFac
 			parts = append(parts, "reload: "+strings.TrimSpace(r))
 		}
 		if len(parts) > 0 {
-			out = append(out, n.Name+": "+strings.Join(parts, ", "))
+			out = append(out, n+": "+strings.Join(parts, ", "))
 		}
 	}
 	sort.Strings(out)

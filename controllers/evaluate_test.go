@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
 )
 
 // Pure tests of the decisions: no API server.
@@ -20,163 +23,145 @@ func aged(obj metav1.Object, seconds int) {
 	obj.SetGeneration(1)
 }
 
-func nodes(n int, labels map[string]string) []NodeFacts {
-	var out []NodeFacts
+func nodes(n int, labels map[string]string) []placement.Node {
+	var out []placement.Node
 	for i := range n {
-		out = append(out, NodeFacts{Name: "node" + string(rune('a'+i)), Labels: labels, Index: i, HasIndex: true})
+		out = append(out, placement.Node{Name: fmt.Sprintf("node%02d", i), Labels: labels, Index: i, HasIndex: true})
 	}
 	return out
 }
 
-func TestEvaluateL3VNIs(t *testing.T) {
-	g := map[string]string{"group": "g"}
-	base := func(name string, age int, vni int32, cidr string) evpnv1.L3VNI {
-		l := *l3vni("ns", name, "g", vni, cidr)
-		aged(&l, age)
-		return l
+// runs is the RouterNodeStatus of a node that runs these generations.
+func runs(node, underlay string, ugen int64, l3vnis map[string]int64) *evpnv1.RouterNodeStatus {
+	rs := &evpnv1.RouterNodeStatus{}
+	rs.Status.Underlay = &evpnv1.UnderlayNodeState{Name: underlay, ObservedGeneration: ugen, Ready: true}
+	for name, gen := range l3vnis {
+		rs.Status.L3VNIs = append(rs.Status.L3VNIs, evpnv1.L3VNINodeState{Name: name, ObservedGeneration: gen, Ready: true})
 	}
-	accepted := func(l evpnv1.L3VNI) evpnv1.L3VNI {
-		meta.SetStatusCondition(&l.Status.Conditions, metav1.Condition{Type: evpnv1.ConditionAccepted, Status: metav1.ConditionTrue, Reason: ReasonAccepted, ObservedGeneration: l.Generation})
-		return l
-	}
-	withASN := func(l evpnv1.L3VNI, asn int64) evpnv1.L3VNI { l.Spec.HostSession.HostASN = asn; return l }
-	updated := func(l evpnv1.L3VNI) evpnv1.L3VNI { l.Generation = 2; return l }
+	return rs
+}
 
-	tests := []struct {
-		name    string
-		l3vnis  []evpnv1.L3VNI
-		nodes   []NodeFacts
-		want    map[string]string // L3VNI name -> Accepted reason
-		wantMsg map[string]string // L3VNI name -> message substring
-	}{
-		{
-			name:   "seed lab",
-			l3vnis: []evpnv1.L3VNI{base("red", 0, 100, seedLocalCIDR)},
-			nodes:  nodes(2, g),
-			want:   map[string]string{"red": ReasonAccepted},
-		},
-		{
-			name:   "the younger of two duplicate VNIs is rejected",
-			l3vnis: []evpnv1.L3VNI{base("young", 10, 100, "10.1.0.0/24"), base("old", 0, 100, seedLocalCIDR)},
-			nodes:  nodes(1, g),
-			want:   map[string]string{"old": ReasonAccepted, "young": ReasonDuplicateVNI},
-		},
-		{
-			name:   "same age: the name breaks the tie",
-			l3vnis: []evpnv1.L3VNI{base("b", 0, 100, "10.1.0.0/24"), base("a", 0, 100, seedLocalCIDR)},
-			nodes:  nodes(1, g),
-			want:   map[string]string{"a": ReasonAccepted, "b": ReasonDuplicateVNI},
-		},
-		{
-			name: "an accepted object keeps priority over an older one that changed",
-			l3vnis: []evpnv1.L3VNI{
-				updated(accepted(base("old", 0, 100, seedLocalCIDR))), // accepted at generation 1, now at 2
-				accepted(base("young", 10, 100, "10.1.0.0/24")),
-			},
-			nodes: nodes(1, g),
-			want:  map[string]string{"young": ReasonAccepted, "old": ReasonDuplicateVNI},
-		},
-		{
-			name:    "overlapping IPv4 localCIDRs",
-			l3vnis:  []evpnv1.L3VNI{base("red", 0, 100, "10.0.0.0/16"), base("green", 1, 200, "10.0.3.0/24")},
-			nodes:   nodes(1, g),
-			want:    map[string]string{"red": ReasonAccepted, "green": ReasonOverlappingLocalCIDR},
-			wantMsg: map[string]string{"green": "localCIDR 10.0.3.0/24 overlaps 10.0.0.0/16 of L3VNI red"},
-		},
-		{
-			name:   "different hostASN",
-			l3vnis: []evpnv1.L3VNI{base("red", 0, 100, seedLocalCIDR), withASN(base("green", 1, 200, "10.1.0.0/24"), 65001)},
-			nodes:  nodes(1, g),
-			want:   map[string]string{"red": ReasonAccepted, "green": ReasonHostASNMismatch},
-		},
-		{
-			name:    "localCIDR exhausted by the highest index",
-			l3vnis:  []evpnv1.L3VNI{base("red", 0, 100, "10.1.0.0/29")},
-			nodes:   nodes(6, g), // indexes 0..5: index 5 needs host 7, the broadcast of a /29
-			want:    map[string]string{"red": ReasonCIDRTooSmall},
-			wantMsg: map[string]string{"red": "node nodef has index 5 and needs host 7, but the last host is 6"},
-		},
-		{
-			name:    "several problems are all reported",
-			l3vnis:  []evpnv1.L3VNI{base("red", 0, 100, seedLocalCIDR), withASN(base("green", 1, 100, seedLocalCIDR), 1)},
-			nodes:   nodes(1, g),
-			want:    map[string]string{"red": ReasonAccepted, "green": ReasonDuplicateVNI},
-			wantMsg: map[string]string{"green": "overlaps"},
-		},
-		{
-			name:    "node without Underlay",
-			l3vnis:  []evpnv1.L3VNI{base("red", 0, 100, seedLocalCIDR)},
-			nodes:   append(nodes(1, g), NodeFacts{Name: "lonely", Labels: map[string]string{"group": "g", "no-underlay": "true"}}),
-			want:    map[string]string{"red": ReasonNodeWithoutUnderlay},
-			wantMsg: map[string]string{"red": "lonely"},
-		},
+// TestNodeProblemsStayOnTheNode: what concerns one node fails that node and is
+// counted and named on the object, which stays accepted.
+func TestNodeProblemsStayOnTheNode(t *testing.T) {
+	g := map[string]string{"group": "g"}
+	u := *underlay("ns", "fabric", "g")
+	u.Spec.VTEPCIDR = "100.65.0.0/28" // hosts 1..14: indexes 0..13
+	aged(&u, 0)
+	l := *l3vni("ns", "red", "g", seedVNI, seedLocalCIDR)
+	aged(&l, 0)
+	all := nodes(15, g) // index 14 does not fit
+	statuses := map[string]*evpnv1.RouterNodeStatus{}
+	for _, n := range all[:14] {
+		statuses[n.Name] = runs(n.Name, "fabric", 1, map[string]int64{"red": 1})
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			u := *underlay("ns", "fabric", "g")
-			u.Spec.NodeSelector = &metav1.LabelSelector{
-				MatchLabels:      map[string]string{"group": "g"},
-				MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "no-underlay", Operator: metav1.LabelSelectorOpDoesNotExist}},
-			}
-			aged(&u, 0)
-			w := &World{Underlays: []evpnv1.Underlay{u}, L3VNIs: tt.l3vnis, Nodes: tt.nodes, FRRK8sNamespace: "frr-k8s-system"}
-			plan := Evaluate(w, t0)
-			if len(plan.L3VNIs) != len(tt.want) {
-				t.Fatalf("%d L3VNI decisions, want %d", len(plan.L3VNIs), len(tt.want))
-			}
-			for _, p := range plan.L3VNIs {
-				c := meta.FindStatusCondition(p.Status.Conditions, evpnv1.ConditionAccepted)
-				if c.Reason != tt.want[p.L3VNI.Name] {
-					t.Errorf("%s: Accepted reason %s (%q), want %s", p.L3VNI.Name, c.Reason, c.Message, tt.want[p.L3VNI.Name])
-				}
-				if (p.Desired != nil) != (c.Reason == ReasonAccepted) {
-					t.Errorf("%s: accepted=%v but desired FRRConfiguration=%v", p.L3VNI.Name, c.Reason == ReasonAccepted, p.Desired != nil)
-				}
-				if want := tt.wantMsg[p.L3VNI.Name]; want != "" && !strings.Contains(c.Message, want) {
-					t.Errorf("%s: message %q lacks %q", p.L3VNI.Name, c.Message, want)
-				}
-			}
-		})
+	lonely := placement.Node{Name: "lonely", Labels: map[string]string{"group": "g", "no-underlay": "x"}, Index: 20, HasIndex: true}
+	u.Spec.NodeSelector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "no-underlay", Operator: metav1.LabelSelectorOpDoesNotExist}}
+	w := &World{Underlays: []evpnv1.Underlay{u}, L3VNIs: []evpnv1.L3VNI{l}, Nodes: append(all, lonely), RouterStatuses: statuses, FRRK8sNamespace: "frr"}
+	plan := Evaluate(w, t0)
+
+	us := plan.Underlays[0].Status
+	if err := conditionIs(us.Conditions, 1, evpnv1.ConditionAccepted, metav1.ConditionTrue, placement.ReasonAccepted); err != nil {
+		t.Error(err)
+	}
+	if us.Ready != "14/15" || us.FailedNodes != 1 || us.Accepted == nil {
+		t.Errorf("Underlay status %+v", us)
+	}
+	c := meta.FindStatusCondition(us.Conditions, evpnv1.ConditionReady)
+	if c.Reason != ReasonNodeFailed || !strings.Contains(c.Message, "node14: Underlay fabric: vtepCIDR 100.65.0.0/28 has no address for node node14") {
+		t.Errorf("Underlay Ready: %s %q", c.Reason, c.Message)
+	}
+	ls := plan.L3VNIs[0].Status
+	if err := conditionIs(ls.Conditions, 1, evpnv1.ConditionAccepted, metav1.ConditionTrue, placement.ReasonAccepted); err != nil {
+		t.Error(err)
+	}
+	if ls.Ready != "14/16" || ls.FailedNodes != 2 || plan.L3VNIs[0].Desired == nil {
+		t.Errorf("L3VNI status %+v", ls)
+	}
+	c = meta.FindStatusCondition(ls.Conditions, evpnv1.ConditionReady)
+	if c.Reason != ReasonNodeFailed || !strings.Contains(c.Message, "lonely: no accepted Underlay selects node lonely") || !strings.Contains(c.Message, "node14: node node14 cannot run Underlay fabric") {
+		t.Errorf("L3VNI Ready: %s %q", c.Reason, c.Message)
 	}
 }
 
-func TestEvaluateUnderlays(t *testing.T) {
-	mk := func(name string, age int, sel map[string]string, vtep string) evpnv1.Underlay {
-		u := *underlay("ns", name, "")
-		u.Spec.NodeSelector = &metav1.LabelSelector{MatchLabels: sel}
-		u.Spec.VTEPCIDR = vtep
-		aged(&u, age)
-		return u
+// TestSecondUnderlayOnANode: labelling a node so that a second Underlay also
+// selects it fails the newcomer on that node only; the node keeps what it runs.
+func TestSecondUnderlayOnANode(t *testing.T) {
+	a := *underlay("ns", "a", "a")
+	aged(&a, 10) // younger: the node keeps it only because it runs it
+	b := *underlay("ns", "b", "b")
+	b.Spec.VTEPCIDR = "100.66.0.0/24"
+	aged(&b, 0)
+	x := placement.Node{Name: "x", Labels: map[string]string{"group": "a"}, Index: 0, HasIndex: true}
+	y := placement.Node{Name: "y", Labels: map[string]string{"group": "b"}, Index: 1, HasIndex: true}
+	w := &World{Underlays: []evpnv1.Underlay{a, b}, Nodes: []placement.Node{x, y},
+		RouterStatuses: map[string]*evpnv1.RouterNodeStatus{"x": runs("x", "a", 1, nil), "y": runs("y", "b", 1, nil)}}
+	first := Evaluate(w, t0)
+	for _, p := range first.Underlays {
+		p.Underlay.Status = p.Status
 	}
-	tests := []struct {
-		name      string
-		underlays []evpnv1.Underlay
-		nodes     []NodeFacts
-		want      map[string]string
-	}{
-		{"disjoint selectors", []evpnv1.Underlay{mk("a", 0, map[string]string{"rack": "1"}, "100.65.0.0/24"), mk("b", 1, map[string]string{"rack": "2"}, "100.66.0.0/24")},
-			append(nodes(1, map[string]string{"rack": "1"}), NodeFacts{Name: "z", Labels: map[string]string{"rack": "2"}, Index: 1, HasIndex: true}),
-			map[string]string{"a": ReasonAccepted, "b": ReasonAccepted}},
-		{"both select one node: the younger is rejected", []evpnv1.Underlay{mk("young", 5, nil, "100.66.0.0/24"), mk("old", 0, map[string]string{"rack": "1"}, "100.65.0.0/24")},
-			nodes(1, map[string]string{"rack": "1"}),
-			map[string]string{"old": ReasonAccepted, "young": ReasonNodeSelectedTwice}},
-		{"vtepCIDR too small", []evpnv1.Underlay{mk("a", 0, nil, "100.65.0.0/30")},
-			nodes(3, nil), // index 2 needs host 3, the broadcast of a /30
-			map[string]string{"a": ReasonCIDRTooSmall}},
-		{"nodes without index do not count against the CIDR", []evpnv1.Underlay{mk("a", 0, nil, "100.65.0.0/30")},
-			append(nodes(2, nil), NodeFacts{Name: "new"}),
-			map[string]string{"a": ReasonAccepted}},
+	w.Nodes[0].Labels = map[string]string{"group": "a", "x": "1"}
+	w.Underlays[1].Spec.NodeSelector = nil // b now selects every node: x too
+	w.Underlays[1].Generation = 2
+	second := Evaluate(w, t0)
+	if second.Nodes[0].Underlay.Name != "a" {
+		t.Fatalf("node x moved to %s", second.Nodes[0].Underlay.Name)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			plan := Evaluate(&World{Underlays: tt.underlays, Nodes: tt.nodes}, t0)
-			for _, p := range plan.Underlays {
-				c := meta.FindStatusCondition(p.Status.Conditions, evpnv1.ConditionAccepted)
-				if c.Reason != tt.want[p.Underlay.Name] {
-					t.Errorf("%s: Accepted reason %s (%q), want %s", p.Underlay.Name, c.Reason, c.Message, tt.want[p.Underlay.Name])
-				}
-			}
-		})
+	for _, p := range second.Underlays {
+		if err := conditionIs(p.Status.Conditions, p.Underlay.Generation, evpnv1.ConditionAccepted, metav1.ConditionTrue, placement.ReasonAccepted); err != nil {
+			t.Errorf("%s: %v", p.Underlay.Name, err)
+		}
+	}
+	for _, p := range second.Underlays {
+		if p.Underlay.Name != "b" {
+			continue
+		}
+		c := meta.FindStatusCondition(p.Status.Conditions, evpnv1.ConditionReady)
+		if p.Status.FailedNodes != 1 || p.Status.Ready != "0/2" || !strings.Contains(c.Message, "x: node x is also selected by Underlay a, which it runs") {
+			t.Errorf("b's Ready: %+v %q", p.Status, c.Message)
+		}
+	}
+}
+
+// TestRejectedUpdatePublishesTheLastAccepted: status.accepted keeps the version
+// nodes run while a newer generation is rejected.
+func TestRejectedUpdatePublishesTheLastAccepted(t *testing.T) {
+	u := *underlay("ns", "fabric", "g")
+	aged(&u, 0)
+	red := *l3vni("ns", "red", "g", seedVNI, seedLocalCIDR)
+	aged(&red, 0)
+	blue := *l3vni("ns", "blue", "g", 200, "10.2.0.0/24")
+	aged(&blue, 1)
+	w := &World{Underlays: []evpnv1.Underlay{u}, L3VNIs: []evpnv1.L3VNI{red, blue}, Nodes: nodes(2, map[string]string{"group": "g"}), FRRK8sNamespace: "frr"}
+	first := Evaluate(w, t0)
+	for i := range first.L3VNIs {
+		first.L3VNIs[i].L3VNI.Status = first.L3VNIs[i].Status
+	}
+	w.Underlays[0].Status = first.Underlays[0].Status
+	w.L3VNIs[0].Generation, w.L3VNIs[0].Spec.VNI = 2, 200 // blue's VNI
+	second := Evaluate(w, t0)
+	p := second.L3VNIs[0]
+	if p.L3VNI.Name != "red" || p.Accepted || p.Status.Accepted == nil || p.Status.Accepted.Generation != 1 || p.Status.Accepted.Spec.VNI != seedVNI {
+		t.Fatalf("red: accepted=%v, published %+v", p.Accepted, p.Status.Accepted)
+	}
+	if p.Desired == nil || p.Desired.Annotations[GenerationAnnotation] != "1" {
+		t.Errorf("the FRRConfiguration must stay the one of generation 1: %+v", p.Desired)
+	}
+	if err := conditionIs(p.Status.Conditions, 2, evpnv1.ConditionFRRConfigurationReady, metav1.ConditionFalse, ReasonKeptLastGood); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestWriteFailureKeepsTheTransitionTime: a write that keeps failing must not
+// make a status write per retry.
+func TestWriteFailureKeepsTheTransitionTime(t *testing.T) {
+	stored := []metav1.Condition{{Type: evpnv1.ConditionFRRConfigurationReady, Status: metav1.ConditionFalse, Reason: ReasonWriteFailed,
+		Message: "boom", ObservedGeneration: 1, LastTransitionTime: t0}}
+	planned := []metav1.Condition{{Type: evpnv1.ConditionFRRConfigurationReady, Status: metav1.ConditionTrue, Reason: ReasonWritten,
+		ObservedGeneration: 1, LastTransitionTime: metav1.NewTime(t0.Add(time.Hour))}}
+	writeFailed(&planned, stored, errors.New("boom"), 1, metav1.NewTime(t0.Add(2*time.Hour)))
+	if len(planned) != 1 || planned[0] != stored[0] {
+		t.Errorf("conditions after a second failure %+v, want the stored %+v", planned, stored)
 	}
 }
 
@@ -224,7 +209,7 @@ func TestIndexAllocator(t *testing.T) {
 		existing("a", 0, "0"), existing("b", 1, "2"),
 		existing("dup", 5, "2"), // an edited annotation: b is older and keeps 2
 		existing("junk", 6, "-1"),
-	})
+	}, map[string]int{"departed": 5, "a": 0}) // a departed node's router still reports index 5
 	steps := []struct {
 		node      string
 		ann       string
@@ -236,7 +221,9 @@ func TestIndexAllocator(t *testing.T) {
 		{"dup", "2", 1, true},   // lowest free
 		{"junk", "-1", 3, true}, // not a valid index
 		{"new", "", 4, true},
-		{"new", "4", 4, false}, // idempotent once written
+		{"new", "4", 4, false},    // idempotent once written
+		{"newer", "5", 6, true},   // 5 stays reserved for the departed node's router
+		{"departed", "", 5, true}, // which gets it back when it returns
 	}
 	for _, s := range steps {
 		ann := map[string]string{}
@@ -248,9 +235,18 @@ func TestIndexAllocator(t *testing.T) {
 			t.Errorf("indexFor(%s, %q) = %d, %v; want %d, %v", s.node, s.ann, idx, write, s.wantIdx, s.wantWrite)
 		}
 	}
-	a.release("dup")
-	if idx, _ := a.indexFor("later", nil); idx != 1 {
-		t.Errorf("after releasing index 1 a new node got %d, want 1", idx)
+	a.depart("dup", -1, true) // its router may still run
+	if idx, _ := a.indexFor("later", nil); idx != 7 {
+		t.Errorf("a departed node's index was reused while its router may run: got %d, want 7", idx)
+	}
+	a.depart("dup", -1, false) // its router status is gone
+	if idx, _ := a.indexFor("last", nil); idx != 1 {
+		t.Errorf("after the router of index 1 is gone a new node got %d, want 1", idx)
+	}
+	a.depart("nothing-ran", -1, false)
+	a.depart("junk", -1, false) // a node whose router never ran frees its index at once
+	if idx, _ := a.indexFor("again", nil); idx != 3 {
+		t.Errorf("got %d, want 3", idx)
 	}
 }
 

@@ -23,9 +23,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
 )
 
 // worldKey is the single work item of EVPNReconciler. Validation is across all
@@ -45,6 +47,8 @@ type EVPNReconciler struct {
 	Recorder        recorder.EventRecorder
 	// Now is the clock for condition transitions (time.Now when nil).
 	Now func() time.Time
+	// FRRK8s says whether FRR-K8s's CRDs are installed; nil means they are.
+	FRRK8s *FRRK8sPresence
 
 	// lastStatus remembers, per object, the status we last wrote and the
 	// resourceVersion the object had before that write. While the cache still
@@ -131,19 +135,28 @@ func (r *EVPNReconciler) snapshot(ctx context.Context) (*World, error) {
 	var configs frrv1beta1.FRRConfigurationList
 	nodes := &metav1.PartialObjectMetadataList{}
 	nodes.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
-	for _, l := range []struct {
+	lists := []struct {
 		list client.ObjectList
 		opts []client.ListOption
 	}{
 		{&underlays, []client.ListOption{client.InNamespace(r.Namespace)}},
 		{&l3vnis, []client.ListOption{client.InNamespace(r.Namespace)}},
 		{&statuses, []client.ListOption{client.InNamespace(r.Namespace)}},
-		{&nodeStates, nil},
-		{&configs, []client.ListOption{client.InNamespace(r.FRRK8sNamespace), client.MatchingLabels{evpnv1.ManagedByLabel: evpnv1.ManagedByValue}}},
 		{nodes, nil},
-	} {
+	}
+	for _, l := range lists {
 		if err := r.Client.List(ctx, l.list, l.opts...); err != nil {
 			return nil, fmt.Errorf("listing %T: %w", l.list, err)
+		}
+	}
+	frr := r.FRRK8s.Reader()
+	w.FRRK8sMissing = frr == nil
+	if frr != nil {
+		if err := frr.List(ctx, &nodeStates); err != nil {
+			return nil, fmt.Errorf("listing FRRNodeStates: %w", err)
+		}
+		if err := frr.List(ctx, &configs, client.InNamespace(r.FRRK8sNamespace), client.MatchingLabels{evpnv1.ManagedByLabel: evpnv1.ManagedByValue}); err != nil {
+			return nil, fmt.Errorf("listing FRRConfigurations: %w", err)
 		}
 	}
 	w.Underlays, w.L3VNIs = underlays.Items, l3vnis.Items
@@ -160,7 +173,7 @@ func (r *EVPNReconciler) snapshot(ctx context.Context) (*World, error) {
 	}
 	for _, n := range nodes.Items {
 		idx, ok := addressing.ParseNodeIndex(n.Annotations)
-		w.Nodes = append(w.Nodes, NodeFacts{Name: n.Name, Labels: n.Labels, Index: idx, HasIndex: ok})
+		w.Nodes = append(w.Nodes, placement.Node{Name: n.Name, Labels: n.Labels, Index: idx, HasIndex: ok})
 	}
 	sort.Slice(w.Nodes, func(i, j int) bool { return w.Nodes[i].Name < w.Nodes[j].Name })
 	return w, nil
@@ -213,8 +226,7 @@ func (r *EVPNReconciler) applyL3VNI(ctx context.Context, p *L3VNIPlan, w *World,
 	if p.Desired != nil {
 		writeErr = r.writeFRRConfiguration(ctx, l, p.Desired, existing)
 		if writeErr != nil {
-			setCondition(&p.Status.Conditions, evpnv1.ConditionFRRConfigurationReady, false, ReasonWriteFailed,
-				writeErr.Error(), l.Generation, metav1.NewTime(now().Truncate(time.Second)))
+			writeFailed(&p.Status.Conditions, l.Status.Conditions, writeErr, l.Generation, metav1.NewTime(now().Truncate(time.Second)))
 		}
 	}
 
@@ -230,6 +242,18 @@ func (r *EVPNReconciler) applyL3VNI(ctx context.Context, p *L3VNIPlan, w *World,
 		r.recordTransitions(l, old.Conditions, p.Status.Conditions)
 	}
 	return writeErr
+}
+
+// writeFailed turns FRRConfigurationReady into WriteFailed. It starts from the
+// condition as stored, not as the plan set it, so that retries of a write that
+// keeps failing leave its transition time alone and make no status write for
+// nothing.
+func writeFailed(conds *[]metav1.Condition, stored []metav1.Condition, err error, gen int64, now metav1.Time) {
+	meta.RemoveStatusCondition(conds, evpnv1.ConditionFRRConfigurationReady)
+	if c := meta.FindStatusCondition(stored, evpnv1.ConditionFRRConfigurationReady); c != nil {
+		*conds = append(*conds, *c)
+	}
+	setCondition(conds, evpnv1.ConditionFRRConfigurationReady, false, ReasonWriteFailed, err.Error(), gen, now)
 }
 
 // writeFRRConfiguration adds the finalizer first, so that the FRRConfiguration never
@@ -327,23 +351,65 @@ func mergeMaps(dst, src map[string]string) map[string]string {
 }
 
 // SetupWithManager registers the reconciler: every watched kind enqueues worldKey.
+// FRR-K8s's kinds are watched once its CRDs exist (FRRK8sPresence).
 func (r *EVPNReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	toWorld := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []ctrl.Request {
 		return []ctrl.Request{worldKey}
 	})
 	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Namespace })
-	return ctrl.NewControllerManagedBy(mgr).
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		Named("evpn").
 		Watches(&evpnv1.L3VNI{}, toWorld, builder.WithPredicates(inNamespace)).
 		Watches(&evpnv1.Underlay{}, toWorld, builder.WithPredicates(inNamespace)).
 		Watches(&evpnv1.RouterNodeStatus{}, toWorld, builder.WithPredicates(inNamespace)).
-		Watches(&frrv1beta1.FRRNodeState{}, toWorld, builder.WithPredicates(frrNodeStateResultChanged())).
-		Watches(&frrv1beta1.FRRConfiguration{}, toWorld, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
-			return o.GetNamespace() == r.FRRK8sNamespace && o.GetLabels()[evpnv1.ManagedByLabel] == evpnv1.ManagedByValue
-		}))).
 		Watches(&corev1.Node{}, toWorld, builder.OnlyMetadata, builder.WithPredicates(predicate.Or(
 			predicate.LabelChangedPredicate{}, nodeIndexChanged()))).
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	// FRR-K8s's kinds come from a cache of their own, made and started once their
+	// CRDs exist; then the watches start, and the snapshot reads from it.
+	frrK8sWatches := func() error {
+		cch, err := r.FRRK8s.newCache()
+		if err != nil {
+			return fmt.Errorf("creating the cache of FRR-K8s's kinds: %w", err)
+		}
+		if err := mgr.Add(cch); err != nil {
+			return err
+		}
+		for _, src := range []source.TypedSource[ctrl.Request]{
+			source.Kind(cch, client.Object(&frrv1beta1.FRRNodeState{}), toWorld, frrNodeStateResultChanged()),
+			source.Kind(cch, client.Object(&frrv1beta1.FRRConfiguration{}), toWorld, predicate.NewPredicateFuncs(func(o client.Object) bool {
+				return o.GetNamespace() == r.FRRK8sNamespace && o.GetLabels()[evpnv1.ManagedByLabel] == evpnv1.ManagedByValue
+			})),
+		} {
+			if err := c.Watch(src); err != nil {
+				return err
+			}
+		}
+		r.FRRK8s.cache = cch
+		r.FRRK8s.installed.Store(true)
+		return nil
+	}
+	if r.FRRK8s == nil {
+		return errors.New("EVPNReconciler.FRRK8s is required")
+	}
+	// Decided before the first evaluation, so that a controller that restarts
+	// with FRR-K8s installed never reports it missing for a moment.
+	installed, err := r.FRRK8s.check()
+	if err != nil {
+		return err
+	}
+	if installed {
+		return frrK8sWatches()
+	}
+	r.FRRK8s.onInstalled = frrK8sWatches
+	r.FRRK8s.changed = make(chan event.GenericEvent, 1)
+	if err := c.Watch(source.Channel(r.FRRK8s.changed, toWorld)); err != nil {
+		return err
+	}
+	return mgr.Add(r.FRRK8s)
 }
 
 // nodeIndexChanged passes Node updates that change the index annotation (creations

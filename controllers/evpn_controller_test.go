@@ -17,6 +17,7 @@ import (
 
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
 )
 
 const timeout = 20 * time.Second
@@ -61,7 +62,7 @@ func TestHappyPathWritesTheSeedFRRConfiguration(t *testing.T) {
 
 	eventually(t, timeout, func() error {
 		l := getL3VNI(t, ns, "red")
-		if err := conditionIs(l.Status.Conditions, l.Generation, evpnv1.ConditionAccepted, metav1.ConditionTrue, ReasonAccepted); err != nil {
+		if err := conditionIs(l.Status.Conditions, l.Generation, evpnv1.ConditionAccepted, metav1.ConditionTrue, placement.ReasonAccepted); err != nil {
 			return err
 		}
 		if err := conditionIs(l.Status.Conditions, l.Generation, evpnv1.ConditionFRRConfigurationReady, metav1.ConditionTrue, ReasonWritten); err != nil {
@@ -86,7 +87,7 @@ func TestHappyPathWritesTheSeedFRRConfiguration(t *testing.T) {
 		create(t, rs)
 		rs.Status = evpnv1.RouterNodeStatusStatus{
 			NodeName: node,
-			Underlay: &evpnv1.AppliedObject{Name: "fabric", ObservedGeneration: 1},
+			Underlay: &evpnv1.UnderlayNodeState{Name: "fabric", ObservedGeneration: 1, Ready: true},
 			L3VNIs:   []evpnv1.L3VNINodeState{{Name: "red", ObservedGeneration: l.Generation, Ready: true}},
 		}
 		if err := k8s.Status().Update(context.Background(), rs); err != nil {
@@ -181,34 +182,25 @@ func TestConflicts(t *testing.T) {
 		wantMsg    string
 	}{
 		{"duplicate VNI", func(ns, g string) client.Object { return l3vni(ns, "blue", g, seedVNI, "192.169.20.0/24") }, 0,
-			ReasonDuplicateVNI, "VNI 100 is already used by L3VNI red"},
+			placement.ReasonDuplicateVNI, "VNI 100 is already used by L3VNI red"},
 		{"duplicate VRF", func(ns, g string) client.Object {
 			l := l3vni(ns, "blue", g, 200, "192.169.20.0/24")
 			l.Spec.VRF = "red"
 			return l
-		}, 0, ReasonDuplicateVRF, `VRF "red" is already used by L3VNI red`},
+		}, 0, placement.ReasonDuplicateVRF, `VRF "red" is already used by L3VNI red`},
 		{"overlapping localCIDR", func(ns, g string) client.Object { return l3vni(ns, "blue", g, 200, "192.169.0.0/16") }, 0,
-			ReasonOverlappingLocalCIDR, "localCIDR 192.169.0.0/16 overlaps 192.169.10.0/24 of L3VNI red"},
+			placement.ReasonOverlappingLocalCIDR, "localCIDR 192.169.0.0/16 overlaps 192.169.10.0/24 of L3VNI red"},
 		{"different hostASN", func(ns, g string) client.Object {
 			l := l3vni(ns, "blue", g, 200, "192.169.20.0/24")
 			l.Spec.HostSession.HostASN = 65000
 			return l
-		}, 0, ReasonHostASNMismatch, "hostASN 65000 differs from 64515 of L3VNI red"},
-		{"localCIDR too small", func(ns, g string) client.Object { return l3vni(ns, "blue", g, 200, "192.169.20.0/30") }, 5,
-			ReasonCIDRTooSmall, "localCIDR 192.169.20.0/30 is too small: node"},
-		{"vtepCIDR too small", func(ns, g string) client.Object {
-			u := underlay(ns, "small", g+"-other")
+		}, 0, placement.ReasonHostASNMismatch, "hostASN 65000 differs from 64515 of L3VNI red"},
+		{"partly overlapping vtepCIDR", func(ns, g string) client.Object {
+			u := underlay(ns, "second", g+"-other")
 			u.Spec.NodeSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"other": g}}
-			u.Spec.VTEPCIDR = "100.66.0.0/30"
+			u.Spec.VTEPCIDR = "100.65.0.128/25"
 			return u
-		}, 5, ReasonCIDRTooSmall, "vtepCIDR 100.66.0.0/30 is too small"},
-		{"two Underlays select one node", func(ns, g string) client.Object { return underlay(ns, "second", g) }, 0,
-			ReasonNodeSelectedTwice, "nodes already selected by another Underlay"},
-		{"L3VNI selects a node without Underlay", func(ns, g string) client.Object {
-			l := l3vni(ns, "blue", g, 200, "192.169.20.0/24")
-			l.Spec.NodeSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"other": g}}
-			return l
-		}, 0, ReasonNodeWithoutUnderlay, "selected nodes that no accepted Underlay selects"},
+		}, 0, placement.ReasonOverlappingCIDR, "vtepCIDR 100.65.0.128/25 overlaps 100.65.0.0/24 of Underlay fabric"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,7 +239,7 @@ func TestConflicts(t *testing.T) {
 				t.Errorf("accepted L3VNI's FRRConfiguration changed: rv %s -> %v (err %v)", before.ResourceVersion, after.ResourceVersion, err)
 			}
 			red := getL3VNI(t, ns, "red")
-			if err := conditionIs(red.Status.Conditions, red.Generation, evpnv1.ConditionAccepted, metav1.ConditionTrue, ReasonAccepted); err != nil {
+			if err := conditionIs(red.Status.Conditions, red.Generation, evpnv1.ConditionAccepted, metav1.ConditionTrue, placement.ReasonAccepted); err != nil {
 				t.Error("accepted L3VNI:", err)
 			}
 			// The rejection is an Event too.
@@ -278,7 +270,7 @@ func TestRejectedUpdateKeepsLastAccepted(t *testing.T) {
 	}
 	eventually(t, timeout, func() error {
 		l := getL3VNI(t, ns, "red")
-		if err := conditionIs(l.Status.Conditions, l.Generation, evpnv1.ConditionAccepted, metav1.ConditionFalse, ReasonDuplicateVNI); err != nil {
+		if err := conditionIs(l.Status.Conditions, l.Generation, evpnv1.ConditionAccepted, metav1.ConditionFalse, placement.ReasonDuplicateVNI); err != nil {
 			return err
 		}
 		return conditionIs(l.Status.Conditions, l.Generation, evpnv1.ConditionFRRConfigurationReady, metav1.ConditionFalse, ReasonKeptLastGood)
@@ -290,7 +282,7 @@ func TestRejectedUpdateKeepsLastAccepted(t *testing.T) {
 		}
 	}
 	green := getL3VNI(t, ns, "green")
-	if err := conditionIs(green.Status.Conditions, green.Generation, evpnv1.ConditionAccepted, metav1.ConditionTrue, ReasonAccepted); err != nil {
+	if err := conditionIs(green.Status.Conditions, green.Generation, evpnv1.ConditionAccepted, metav1.ConditionTrue, placement.ReasonAccepted); err != nil {
 		t.Error(err)
 	}
 }
@@ -437,7 +429,7 @@ func TestRestartMakesNoWrites(t *testing.T) {
 				return err
 			}
 		}
-		return conditionIs(getL3VNI(t, ns, "dup").Status.Conditions, 1, evpnv1.ConditionAccepted, metav1.ConditionFalse, ReasonDuplicateVNI)
+		return conditionIs(getL3VNI(t, ns, "dup").Status.Conditions, 1, evpnv1.ConditionAccepted, metav1.ConditionFalse, placement.ReasonDuplicateVNI)
 	})
 	// Let the first instance settle: no write for a while.
 	settle(t, c.writes)

@@ -42,10 +42,10 @@ func shorten(s string, max int) string {
 }
 
 // BuildFRRConfiguration returns the FRRConfiguration that makes FRR-K8s on every node
-// selected by l3vni peer with the L3VNI's router leg. routerASN is the router's ASN
-// in the VRF (hostSession.asn, or the Underlay's). The L3VNI must be valid.
-func BuildFRRConfiguration(l3vni *evpnv1.L3VNI, namespace string, routerASN int64) (*frrv1beta1.FRRConfiguration, error) {
-	spec := l3vni.Spec
+// selected by an L3VNI's accepted version peer with its router leg; it is written
+// to namespace. The version must be valid.
+func BuildFRRConfiguration(l3vniNamespace, l3vniName string, accepted *evpnv1.AcceptedL3VNI, namespace string) (*frrv1beta1.FRRConfiguration, error) {
+	spec, routerASN := accepted.Spec, accepted.RouterASN
 	var neighbors []frrv1beta1.Neighbor
 	for _, cidr := range []string{spec.HostSession.LocalCIDR.IPv4, spec.HostSession.LocalCIDR.IPv6} {
 		if cidr == "" {
@@ -53,11 +53,11 @@ func BuildFRRConfiguration(l3vni *evpnv1.L3VNI, namespace string, routerASN int6
 		}
 		p, err := netip.ParsePrefix(cidr)
 		if err != nil {
-			return nil, fmt.Errorf("L3VNI %s: localCIDR %q: %w", l3vni.Name, cidr, err)
+			return nil, fmt.Errorf("L3VNI %s: localCIDR %q: %w", l3vniName, cidr, err)
 		}
 		leg, err := addressing.RouterLeg(p)
 		if err != nil {
-			return nil, fmt.Errorf("L3VNI %s: router leg: %w", l3vni.Name, err)
+			return nil, fmt.Errorf("L3VNI %s: router leg: %w", l3vniName, err)
 		}
 		n := frrv1beta1.Neighbor{
 			ASN:     uint32(routerASN),
@@ -82,16 +82,16 @@ func BuildFRRConfiguration(l3vni *evpnv1.L3VNI, namespace string, routerASN int6
 	}
 	cfg := &frrv1beta1.FRRConfiguration{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      FRRConfigurationName(l3vni.Namespace, l3vni.Name),
+			Name:      FRRConfigurationName(l3vniNamespace, l3vniName),
 			Namespace: namespace,
 			Labels: map[string]string{
 				evpnv1.ManagedByLabel:      evpnv1.ManagedByValue,
-				evpnv1.L3VNINameLabel:      ownerLabelValue(l3vni.Name),
-				evpnv1.L3VNINamespaceLabel: l3vni.Namespace,
+				evpnv1.L3VNINameLabel:      ownerLabelValue(l3vniName),
+				evpnv1.L3VNINamespaceLabel: l3vniNamespace,
 			},
 			Annotations: map[string]string{
-				OwnerAnnotation:      l3vni.Namespace + "/" + l3vni.Name,
-				GenerationAnnotation: fmt.Sprint(l3vni.Generation),
+				OwnerAnnotation:      l3vniNamespace + "/" + l3vniName,
+				GenerationAnnotation: fmt.Sprint(accepted.Generation),
 			},
 		},
 		Spec: frrv1beta1.FRRConfigurationSpec{

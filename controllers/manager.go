@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"time"
 
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,7 +19,7 @@ import (
 
 // Defaults of the controller's namespaces.
 const (
-	DefaultNamespace       = "frr-k8s-evpn-system"
+	DefaultNamespace       = evpnv1.DefaultNamespace
 	DefaultFRRK8sNamespace = "frr-k8s-system"
 )
 
@@ -32,6 +33,12 @@ type ManagerOptions struct {
 	// QPS and Burst bound the client; zero keeps controller-runtime's defaults.
 	QPS   float64
 	Burst int
+	// NodeIndexGrace is how long a deleted node's index stays reserved while its
+	// RouterNodeStatus exists (DefaultNodeIndexGrace when zero).
+	NodeIndexGrace time.Duration
+	// FRRK8sRecheck is how often the controller looks for FRR-K8s's CRDs while
+	// they are missing (15 s when zero).
+	FRRK8sRecheck time.Duration
 	// SkipNameValidation lets one process run several managers (tests do).
 	SkipNameValidation bool
 }
@@ -48,8 +55,8 @@ func Scheme() *runtime.Scheme {
 }
 
 // NewManager builds a manager running both reconcilers. Its cache holds only what
-// they read: our objects in our namespace, generated FRRConfigurations in FRR-K8s's
-// namespace, and Node metadata.
+// they read: our objects in our namespace and Node metadata; FRR-K8s's kinds have
+// a cache of their own, started once their CRDs exist (FRRK8sPresence).
 func NewManager(cfg *rest.Config, opts ManagerOptions) (ctrl.Manager, error) {
 	cfg = rest.CopyConfig(cfg)
 	if opts.QPS > 0 {
@@ -68,13 +75,12 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (ctrl.Manager, error) {
 			&evpnv1.L3VNI{}:                {Namespaces: ours},
 			&evpnv1.Underlay{}:             {Namespaces: ours},
 			&evpnv1.RouterNodeStatus{}:     {Namespaces: ours},
-			&frrv1beta1.FRRConfiguration{}: {Namespaces: map[string]cache.Config{opts.FRRK8sNamespace: {}}},
 		}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
-	if err := (&NodeIndexReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&NodeIndexReconciler{Client: mgr.GetClient(), Namespace: opts.Namespace, Grace: opts.NodeIndexGrace}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the node index controller: %w", err)
 	}
 	r := &EVPNReconciler{
@@ -82,6 +88,8 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (ctrl.Manager, error) {
 		Namespace:       opts.Namespace,
 		FRRK8sNamespace: opts.FRRK8sNamespace,
 		Recorder:        mgr.GetEventRecorder("frr-k8s-evpn-controller"),
+		FRRK8s: &FRRK8sPresence{Mapper: mgr.GetRESTMapper(), Interval: opts.FRRK8sRecheck, Config: cfg, Scheme: mgr.GetScheme(),
+			Namespace: opts.FRRK8sNamespace},
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the EVPN controller: %w", err)

@@ -175,13 +175,23 @@ func newNamespaces(t testing.TB) (string, string) {
 // startController runs the controller's manager against the test API server.
 func startController(t testing.TB, ns, frrNS string) *controllerUnderTest {
 	t.Helper()
+	return startControllerOn(t, testCfg, ns, frrNS, nil)
+}
+
+// startControllerOn runs a controller against any API server, with options edited.
+func startControllerOn(t testing.TB, apiCfg *rest.Config, ns, frrNS string, edit func(*ManagerOptions)) *controllerUnderTest {
+	t.Helper()
 	requireAPI(t)
-	cfg := rest.CopyConfig(testCfg)
+	cfg := rest.CopyConfig(apiCfg)
 	writes := newWriteCounter()
 	cfg.WrapTransport = writes.wrap
-	mgr, err := NewManager(cfg, ManagerOptions{
+	opts := ManagerOptions{
 		Namespace: ns, FRRK8sNamespace: frrNS, MetricsAddr: "0", ProbeAddr: "0", QPS: 1000, Burst: 2000, SkipNameValidation: true,
-	})
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	mgr, err := NewManager(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

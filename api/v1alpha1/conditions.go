@@ -5,12 +5,18 @@ const (
 	// ConditionAccepted says whether the object passed validation, alone and against
 	// every other Underlay and L3VNI. When False, its reason and message say why.
 	ConditionAccepted = "Accepted"
-	// ConditionReady says whether every selected node applied the current generation.
+	// ConditionReady says, on an Underlay or L3VNI, whether every selected node
+	// runs the current generation; on a RouterNodeStatus, whether the node runs the
+	// accepted version of everything that selects it.
 	ConditionReady = "Ready"
 	// ConditionFRRConfigurationReady (L3VNI only) says whether the generated
 	// FRRConfiguration is written and FRR-K8s reports no failure on selected nodes.
 	ConditionFRRConfigurationReady = "FRRConfigurationReady"
 )
+
+// DefaultNamespace holds the Underlays, L3VNIs and RouterNodeStatuses unless the
+// programs are told otherwise (--namespace).
+const DefaultNamespace = "frr-k8s-evpn-system"
 
 // Well-known labels and annotations.
 const (

@@ -194,6 +194,12 @@ type L3VNIStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
+	// Accepted is the version nodes run: the current spec once the controller
+	// accepted it, and the last accepted one while a newer generation is rejected.
+	// Only the controller writes it; the plumbers read it, never spec.
+	// +optional
+	Accepted *AcceptedL3VNI `json:"accepted,omitempty"`
+
 	// VRF is the effective VRF name (spec.vrf or metadata.name).
 	// +optional
 	VRF string `json:"vrf,omitempty"`
@@ -206,9 +212,28 @@ type L3VNIStatus struct {
 	// ReadyNodes is the number of selected nodes whose router applied this generation.
 	// +optional
 	ReadyNodes int32 `json:"readyNodes,omitempty"`
+	// FailedNodes is the number of selected nodes that cannot run the accepted
+	// version (the Ready condition names them and says why).
+	// +optional
+	FailedNodes int32 `json:"failedNodes,omitempty"`
 	// Ready is ReadyNodes/SelectedNodes, for kubectl.
 	// +optional
 	Ready string `json:"ready,omitempty"`
+}
+
+// AcceptedL3VNI is the accepted version of an L3VNI.
+type AcceptedL3VNI struct {
+	// Generation is the metadata.generation this spec had.
+	Generation int64 `json:"generation"`
+	// Spec is the spec at that generation.
+	Spec L3VNISpec `json:"spec"`
+	// RouterASN is the router's ASN in the VRF on every node, and the ASN the
+	// FRRConfiguration peers with: hostSession.asn, or else the Underlays' ASN
+	// when the L3VNI was accepted.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4294967295
+	// +kubebuilder:validation:Format=int64
+	RouterASN int64 `json:"routerASN"`
 }
 
 // L3VNI is one EVPN layer-3 VNI with its VRF on every selected node, and the host
@@ -222,6 +247,7 @@ type L3VNIStatus struct {
 // +kubebuilder:printcolumn:name="VRF",type=string,JSONPath=`.status.vrf`
 // +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
+// +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.failedNodes`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type L3VNI struct {
 	metav1.TypeMeta   `json:",inline"`

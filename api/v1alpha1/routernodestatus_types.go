@@ -9,6 +9,17 @@ type RouterNodeStatusStatus struct {
 	// NodeName is the node this status belongs to (also the object's name).
 	// +optional
 	NodeName string `json:"nodeName,omitempty"`
+	// NodeIndex is the node index the router's addresses derive from. The
+	// controller keeps it reserved while this object exists, so that a deleted
+	// node's VTEP is not handed to another node while its router may still run.
+	// +optional
+	NodeIndex *int32 `json:"nodeIndex,omitempty"`
+	// Conditions: Ready (the node runs the accepted version of everything that
+	// selects it), with the reason and the text of the first failure when not.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// Netns is the router's named network namespace.
 	// +optional
 	Netns string `json:"netns,omitempty"`
@@ -22,9 +33,9 @@ type RouterNodeStatusStatus struct {
 	// RouterID is this node's BGP router ID.
 	// +optional
 	RouterID string `json:"routerID,omitempty"`
-	// Underlay is the Underlay applied, with its generation.
+	// Underlay is the Underlay the node runs, with its generation.
 	// +optional
-	Underlay *AppliedObject `json:"underlay,omitempty"`
+	Underlay *UnderlayNodeState `json:"underlay,omitempty"`
 	// L3VNIs are the L3VNIs applied on this node.
 	// +listType=map
 	// +listMapKey=name
@@ -35,17 +46,26 @@ type RouterNodeStatusStatus struct {
 	LastReload *ReloadResult `json:"lastReload,omitempty"`
 }
 
-// AppliedObject names an object and the generation a node applied.
-type AppliedObject struct {
-	Name               string `json:"name"`
-	ObservedGeneration int64  `json:"observedGeneration"`
+// UnderlayNodeState is the Underlay's state on one node.
+type UnderlayNodeState struct {
+	// Name of the Underlay.
+	Name string `json:"name"`
+	// ObservedGeneration is the Underlay generation the node runs.
+	ObservedGeneration int64 `json:"observedGeneration"`
+	// Ready is true when the node runs the Underlay's accepted generation.
+	// +optional
+	Ready bool `json:"ready,omitempty"`
+	// Message says what is wrong when not ready.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // L3VNINodeState is one L3VNI's state on one node.
 type L3VNINodeState struct {
 	// Name of the L3VNI.
 	Name string `json:"name"`
-	// ObservedGeneration is the L3VNI generation these devices and FRR stanzas match.
+	// ObservedGeneration is the L3VNI generation these devices and FRR stanzas
+	// match (0: the node runs none yet).
 	ObservedGeneration int64 `json:"observedGeneration"`
 	// VNI, VRF and HostLeg as applied.
 	// +optional
@@ -54,7 +74,8 @@ type L3VNINodeState struct {
 	VRF string `json:"vrf,omitempty"`
 	// +optional
 	HostLeg []string `json:"hostLeg,omitempty"`
-	// Ready is true when the devices exist and FRR accepted the configuration.
+	// Ready is true when the node runs the L3VNI's accepted generation: the
+	// devices exist and FRR accepted the configuration.
 	Ready bool `json:"ready"`
 	// Message says what is wrong when not ready.
 	// +optional
@@ -85,6 +106,8 @@ const (
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=evpn
 // +kubebuilder:printcolumn:name="VTEP",type=string,JSONPath=`.status.vtepIP`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Reload",type=string,JSONPath=`.status.lastReload.result`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type RouterNodeStatus struct {

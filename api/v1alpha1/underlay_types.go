@@ -118,15 +118,33 @@ type UnderlayStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
+	// Accepted is the version nodes run: the current spec once the controller
+	// accepted it, and the last accepted one while a newer generation is rejected.
+	// Only the controller writes it; the plumbers read it, never spec.
+	// +optional
+	Accepted *AcceptedUnderlay `json:"accepted,omitempty"`
+
 	// SelectedNodes is the number of nodes this Underlay selects.
 	// +optional
 	SelectedNodes int32 `json:"selectedNodes,omitempty"`
 	// ReadyNodes is the number of selected nodes whose router applied this generation.
 	// +optional
 	ReadyNodes int32 `json:"readyNodes,omitempty"`
+	// FailedNodes is the number of selected nodes that cannot run the accepted
+	// version (the Ready condition names them and says why).
+	// +optional
+	FailedNodes int32 `json:"failedNodes,omitempty"`
 	// Ready is ReadyNodes/SelectedNodes, for kubectl.
 	// +optional
 	Ready string `json:"ready,omitempty"`
+}
+
+// AcceptedUnderlay is the accepted version of an Underlay.
+type AcceptedUnderlay struct {
+	// Generation is the metadata.generation this spec had.
+	Generation int64 `json:"generation"`
+	// Spec is the spec at that generation.
+	Spec UnderlaySpec `json:"spec"`
 }
 
 // Underlay is the fabric side of the router of every node it selects: the NICs it
@@ -139,6 +157,7 @@ type UnderlayStatus struct {
 // +kubebuilder:printcolumn:name="VTEP CIDR",type=string,JSONPath=`.spec.vtepCIDR`
 // +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
+// +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.failedNodes`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Underlay struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -21,6 +21,7 @@ func main() {
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", true, "elect a leader so that only one replica writes")
 	flag.Float64Var(&opts.QPS, "kube-api-qps", 100, "client-side rate limit towards the API server (queries per second); indexing a thousand new nodes takes 1000 writes")
 	flag.IntVar(&opts.Burst, "kube-api-burst", 200, "client-side burst towards the API server")
+	flag.DurationVar(&opts.NodeIndexGrace, "node-index-grace", controllers.DefaultNodeIndexGrace, "how long a deleted node's index (and VTEP) stays reserved while its RouterNodeStatus exists; deleting that object frees it at once")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
