@@ -6,17 +6,18 @@ import (
 	"sort"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
-	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrtemplates"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
 )
 
 // Defaults of the node's router.
 const (
-	DefaultNetns        = "evpnrouter"
-	DefaultRouterIDCIDR = "10.0.0.0/24"
-	DefaultVXLANPort    = 4789
-	DefaultMTU          = 1500
+	DefaultNetns     = "evpnrouter"
+	DefaultVXLANPort = 4789
+	DefaultMTU       = 1500
 	// VXLANOverhead is what VXLAN over IPv4 adds to a frame (outer IP, UDP, VXLAN
 	// and inner Ethernet headers).
 	VXLANOverhead = 50
@@ -24,17 +25,29 @@ const (
 	TableOffset = 1000
 )
 
+// Reasons why a node cannot run an object that only the node itself can see (the
+// placement reasons are the controller's too).
+const (
+	ReasonNICMissing    = "NICMissing"
+	ReasonSecretMissing = "SecretMissing"
+	ReasonApplyFailed   = "ApplyFailed"
+	ReasonReloadFailed  = "ReloadFailed"
+	ReasonNotReloaded   = "RouterNotAnswering"
+	ReasonApplied       = "Applied"
+)
+
 // NodeFacts is what the plumber knows of its node besides the API objects.
 type NodeFacts struct {
-	Name  string
-	Index int
 	// UnderlayMTU is the smallest MTU of the underlay NICs; 0 means 1500.
 	UnderlayMTU int
-	// Passwords maps a Secret name to the "password" value it holds.
+	// NICError says why the underlay NICs could not be read (one is missing).
+	NICError error
+	// Passwords maps a Secret name to the "password" value it holds; a Secret
+	// that is missing or has no such key is absent.
 	Passwords map[string]string
 }
 
-// State is everything one node needs.
+// State is everything one node runs.
 type State struct {
 	Netns    string
 	Underlay UnderlayState
@@ -46,6 +59,7 @@ type State struct {
 // UnderlayState is the fabric side of the node's router.
 type UnderlayState struct {
 	Name       string
+	UID        types.UID
 	Generation int64
 	NICs       []string
 	VTEP       netip.Addr
@@ -57,6 +71,7 @@ type UnderlayState struct {
 // L3VNIState is one L3VNI's devices and addresses on the node.
 type L3VNIState struct {
 	Name       string
+	UID        types.UID
 	Generation int64
 	VNI        int32
 	VRF        string
@@ -73,52 +88,118 @@ type L3VNIState struct {
 	HostASN        uint32
 }
 
-// Desired computes a node's state from the Underlay that selects it and the L3VNIs
-// to apply there (accepted and selecting the node). Errors name the object at fault;
-// a CIDR too small for the node's index is an error, never a wrap-around.
-func Desired(u *evpnv1.Underlay, l3vnis []evpnv1.L3VNI, node NodeFacts) (State, error) {
-	st := State{Netns: DefaultNetns}
-	if u == nil {
-		if len(l3vnis) > 0 {
-			return st, fmt.Errorf("node %s: %d L3VNIs select it but no Underlay does", node.Name, len(l3vnis))
+// Decision is what one node should run now, and why any object that selects it
+// cannot run.
+type Decision struct {
+	State State
+	// UnderlayProblem says why the node cannot run its Underlay; nil when it can.
+	UnderlayProblem *placement.Problem
+	// L3VNIProblems says, by L3VNI name, why the node cannot run it.
+	L3VNIProblems map[string]*placement.Problem
+}
+
+// Desired computes what a node runs from its placement (which accepted versions
+// apply, decided by the rules the controller shares) and its own facts. An object
+// that cannot run here is left out of the state with its problem; Keep then
+// decides whether what the node already runs of it stays.
+func Desired(plan placement.NodePlan, facts NodeFacts) Decision {
+	d := Decision{State: State{Netns: DefaultNetns}, L3VNIProblems: map[string]*placement.Problem{}}
+	for _, l := range plan.L3VNIs {
+		if l.Problem != nil {
+			d.L3VNIProblems[l.L3VNI.Name] = l.Problem
 		}
-		return st, nil
 	}
-	if node.Index < 0 {
-		return st, fmt.Errorf("node %s has no index yet", node.Name)
+	if plan.Underlay == nil {
+		return d
 	}
-	vtepCIDR, err := netip.ParsePrefix(u.Spec.VTEPCIDR)
+	u := plan.Underlay
+	d.UnderlayProblem = plan.UnderlayProblem
+	if d.UnderlayProblem == nil && facts.NICError != nil {
+		d.UnderlayProblem = &placement.Problem{Reason: ReasonNICMissing, Message: fmt.Sprintf("Underlay %s: %v", u.Name, facts.NICError)}
+	}
+	var underlay UnderlayState
+	var fu frrtemplates.Underlay
+	if d.UnderlayProblem == nil {
+		var p *placement.Problem
+		underlay, fu, p = desiredUnderlay(u, plan.Node.Index, facts)
+		d.UnderlayProblem = p
+	}
+	if d.UnderlayProblem != nil {
+		// Its L3VNIs wait for it (a placement problem already says so).
+		for _, l := range plan.L3VNIs {
+			if l.Problem == nil {
+				d.L3VNIProblems[l.L3VNI.Name] = &placement.Problem{Reason: placement.ReasonUnderlayFailed,
+					Message: fmt.Sprintf("node %s cannot run Underlay %s: %s", plan.Node.Name, u.Name, d.UnderlayProblem.Message)}
+			}
+		}
+		return d
+	}
+	d.State.Underlay, d.State.FRR.Underlay = underlay, fu
+
+	mtu := facts.UnderlayMTU
+	if mtu == 0 {
+		mtu = DefaultMTU
+	}
+	for _, on := range plan.L3VNIs {
+		if on.Problem != nil {
+			continue
+		}
+		ls, vrf, err := desiredL3VNI(on.L3VNI, plan.Node.Index, mtu, underlay)
+		if err != nil {
+			// Unreachable after placement's checks; reported anyway.
+			d.L3VNIProblems[on.L3VNI.Name] = &placement.Problem{Reason: placement.ReasonAddressOutOfRange, Message: err.Error()}
+			continue
+		}
+		d.State.L3VNIs = append(d.State.L3VNIs, ls)
+		d.State.FRR.VRFs = append(d.State.FRR.VRFs, vrf)
+	}
+	d.State.sort()
+	return d
+}
+
+// sort orders L3VNIs by VNI and VRFs by name, so that equal states render alike.
+func (s *State) sort() {
+	sort.Slice(s.L3VNIs, func(i, j int) bool { return s.L3VNIs[i].VNI < s.L3VNIs[j].VNI })
+	sort.Slice(s.FRR.VRFs, func(i, j int) bool { return s.FRR.VRFs[i].Name < s.FRR.VRFs[j].Name })
+}
+
+func desiredUnderlay(u *placement.Underlay, index int, facts NodeFacts) (UnderlayState, frrtemplates.Underlay, *placement.Problem) {
+	bad := func(reason, format string, args ...any) (UnderlayState, frrtemplates.Underlay, *placement.Problem) {
+		return UnderlayState{}, frrtemplates.Underlay{}, &placement.Problem{Reason: reason, Message: fmt.Sprintf(format, args...)}
+	}
+	spec := u.Spec
+	vtepCIDR, err := netip.ParsePrefix(spec.VTEPCIDR)
 	if err != nil {
-		return st, fmt.Errorf("Underlay %s: vtepCIDR: %w", u.Name, err)
+		return bad(placement.ReasonAddressOutOfRange, "Underlay %s: vtepCIDR: %v", u.Name, err)
 	}
-	vtep, err := addressing.VTEP(vtepCIDR, node.Index)
+	vtep, err := addressing.VTEP(vtepCIDR, index)
 	if err != nil {
-		return st, fmt.Errorf("Underlay %s: VTEP of node %s (index %d): %w", u.Name, node.Name, node.Index, err)
+		return bad(placement.ReasonAddressOutOfRange, "Underlay %s: VTEP (index %d): %v", u.Name, index, err)
 	}
-	ridCIDR := u.Spec.RouterIDCIDR
+	ridCIDR := spec.RouterIDCIDR
 	if ridCIDR == "" {
-		ridCIDR = DefaultRouterIDCIDR
+		ridCIDR = placement.DefaultRouterIDCIDR
 	}
 	ridPrefix, err := netip.ParsePrefix(ridCIDR)
 	if err != nil {
-		return st, fmt.Errorf("Underlay %s: routerIDCIDR: %w", u.Name, err)
+		return bad(placement.ReasonAddressOutOfRange, "Underlay %s: routerIDCIDR: %v", u.Name, err)
 	}
-	rid, err := addressing.RouterID(ridPrefix, node.Index)
+	rid, err := addressing.RouterID(ridPrefix, index)
 	if err != nil {
-		return st, fmt.Errorf("Underlay %s: router ID of node %s (index %d): %w", u.Name, node.Name, node.Index, err)
+		return bad(placement.ReasonAddressOutOfRange, "Underlay %s: router ID (index %d): %v", u.Name, index, err)
 	}
-	port := int(u.Spec.VXLANPort)
+	port := int(spec.VXLANPort)
 	if port == 0 {
 		port = DefaultVXLANPort
 	}
-	st.Underlay = UnderlayState{Name: u.Name, Generation: u.Generation, VTEP: vtep, RouterID: rid, ASN: uint32(u.Spec.ASN), VXLANPort: port}
-	for _, nic := range u.Spec.NICs {
-		st.Underlay.NICs = append(st.Underlay.NICs, string(nic))
+	st := UnderlayState{Name: u.Name, UID: u.UID, Generation: u.Generation, VTEP: vtep, RouterID: rid, ASN: uint32(spec.ASN), VXLANPort: port}
+	for _, nic := range spec.NICs {
+		st.NICs = append(st.NICs, string(nic))
 	}
-	sort.Strings(st.Underlay.NICs)
+	sort.Strings(st.NICs)
 
-	st.FRR.Underlay = frrtemplates.Underlay{ASN: uint32(u.Spec.ASN), RouterID: rid.String(), VTEP: vtep.String()}
-	for _, n := range u.Spec.Neighbors {
+	fu := frrtemplates.Underlay{ASN: uint32(spec.ASN), RouterID: rid.String(), VTEP: vtep.String()}
+	for _, n := range spec.Neighbors {
 		fn := frrtemplates.Neighbor{Address: n.Address, ASN: uint32(n.ASN), BFD: n.BFD, EBGPMultiHop: n.EBGPMultiHop}
 		if n.Port != nil {
 			fn.Port = uint16(*n.Port)
@@ -134,40 +215,29 @@ func Desired(u *evpnv1.Underlay, l3vnis []evpnv1.L3VNI, node NodeFacts) (State, 
 			}
 		}
 		if n.PasswordSecret != nil {
-			pw, ok := node.Passwords[n.PasswordSecret.Name]
+			pw, ok := facts.Passwords[n.PasswordSecret.Name]
 			if !ok {
-				return st, fmt.Errorf("Underlay %s: neighbor %s: password Secret %q not found or has no \"password\" key", u.Name, n.Address, n.PasswordSecret.Name)
+				return bad(ReasonSecretMissing, "Underlay %s: neighbor %s: password Secret %q not found or has no \"password\" key", u.Name, n.Address, n.PasswordSecret.Name)
 			}
 			fn.Password = pw
 		}
-		st.FRR.Underlay.Neighbors = append(st.FRR.Underlay.Neighbors, fn)
+		fu.Neighbors = append(fu.Neighbors, fn)
 	}
-
-	mtu := node.UnderlayMTU
-	if mtu == 0 {
-		mtu = DefaultMTU
-	}
-	for i := range l3vnis {
-		ls, vrf, err := desiredL3VNI(&l3vnis[i], u, node, mtu, rid)
-		if err != nil {
-			return st, err
-		}
-		st.L3VNIs = append(st.L3VNIs, ls)
-		st.FRR.VRFs = append(st.FRR.VRFs, vrf)
-	}
-	sort.Slice(st.L3VNIs, func(i, j int) bool { return st.L3VNIs[i].VNI < st.L3VNIs[j].VNI })
-	return st, nil
+	return st, fu, nil
 }
 
-func desiredL3VNI(l *evpnv1.L3VNI, u *evpnv1.Underlay, node NodeFacts, underlayMTU int, rid netip.Addr) (L3VNIState, frrtemplates.VRF, error) {
+func desiredL3VNI(l *placement.L3VNI, index, underlayMTU int, u UnderlayState) (L3VNIState, frrtemplates.VRF, error) {
 	vni := l.Spec.VNI
 	ls := L3VNIState{
-		Name: l.Name, Generation: l.Generation, VNI: vni, VRF: l.EffectiveVRF(),
+		Name: l.Name, UID: l.UID, Generation: l.Generation, VNI: vni, VRF: l.EffectiveVRF(),
 		Table:  TableOffset + uint32(vni),
 		Bridge: addressing.BridgeName(vni), VXLAN: addressing.VXLANName(vni),
 		RouterLeg: addressing.RouterLegName(vni), HostLeg: addressing.HostLegName(vni),
 		MTU:       underlayMTU - VXLANOverhead,
-		RouterASN: uint32(u.Spec.ASN), HostASN: uint32(l.Spec.HostSession.HostASN),
+		RouterASN: uint32(l.RouterASN), HostASN: uint32(l.Spec.HostSession.HostASN),
+	}
+	if ls.RouterASN == 0 {
+		ls.RouterASN = u.ASN
 	}
 	if len(ls.VRF) > 15 {
 		return ls, frrtemplates.VRF{}, fmt.Errorf("L3VNI %s: VRF name %q is longer than 15 characters", l.Name, ls.VRF)
@@ -175,10 +245,7 @@ func desiredL3VNI(l *evpnv1.L3VNI, u *evpnv1.Underlay, node NodeFacts, underlayM
 	if l.Spec.MTU != nil {
 		ls.MTU = int(*l.Spec.MTU)
 	}
-	if l.Spec.HostSession.ASN != nil {
-		ls.RouterASN = uint32(*l.Spec.HostSession.ASN)
-	}
-	vrf := frrtemplates.VRF{Name: ls.VRF, VNI: uint32(vni), ASN: ls.RouterASN, RouterID: rid.String(), RD: l.Spec.RouteDistinguisher}
+	vrf := frrtemplates.VRF{Name: ls.VRF, VNI: uint32(vni), ASN: ls.RouterASN, RouterID: u.RouterID.String(), RD: l.Spec.RouteDistinguisher}
 	for _, rt := range l.Spec.ImportRouteTargets {
 		vrf.ImportRTs = append(vrf.ImportRTs, string(rt))
 	}
@@ -197,9 +264,9 @@ func desiredL3VNI(l *evpnv1.L3VNI, u *evpnv1.Underlay, node NodeFacts, underlayM
 		if err != nil {
 			return ls, vrf, fmt.Errorf("L3VNI %s: router leg: %w", l.Name, err)
 		}
-		hostLeg, err := addressing.HostLeg(p, node.Index)
+		hostLeg, err := addressing.HostLeg(p, index)
 		if err != nil {
-			return ls, vrf, fmt.Errorf("L3VNI %s: host leg of node %s (index %d): %w", l.Name, node.Name, node.Index, err)
+			return ls, vrf, fmt.Errorf("L3VNI %s: host leg (index %d): %w", l.Name, index, err)
 		}
 		ls.RouterLegAddrs = append(ls.RouterLegAddrs, netip.PrefixFrom(routerLeg, p.Bits()))
 		ls.HostLegAddrs = append(ls.HostLegAddrs, netip.PrefixFrom(hostLeg, p.Bits()))

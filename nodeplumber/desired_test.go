@@ -1,6 +1,7 @@
 package nodeplumber
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"strings"
@@ -10,7 +11,42 @@ import (
 
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrtemplates"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
 )
+
+// planFor places a node as the controller would, with these objects accepted.
+func planFor(u *evpnv1.Underlay, l3vnis []evpnv1.L3VNI, index int) placement.NodePlan {
+	var us []evpnv1.Underlay
+	if u != nil {
+		c := *u.DeepCopy()
+		c.Status.Accepted = &evpnv1.AcceptedUnderlay{Generation: c.Generation, Spec: c.Spec}
+		us = append(us, c)
+	}
+	var ls []evpnv1.L3VNI
+	for _, l := range l3vnis {
+		c := *l.DeepCopy()
+		c.Status.Accepted = &evpnv1.AcceptedL3VNI{Generation: c.Generation, Spec: c.Spec, RouterASN: 64512}
+		if l.Spec.HostSession.ASN != nil {
+			c.Status.Accepted.RouterASN = *l.Spec.HostSession.ASN
+		}
+		ls = append(ls, c)
+	}
+	pu, pl := placement.Published(us, ls)
+	return placement.Place(placement.Node{Name: "node1", Index: index, HasIndex: true}, pu, pl)
+}
+
+// desired is Desired for one node with these objects accepted; err is the first
+// problem, if any.
+func desired(u *evpnv1.Underlay, l3vnis []evpnv1.L3VNI, index int, facts NodeFacts) (State, error) {
+	d := Desired(planFor(u, l3vnis, index), facts)
+	if d.UnderlayProblem != nil {
+		return d.State, errors.New(d.UnderlayProblem.Message)
+	}
+	for _, p := range d.L3VNIProblems {
+		return d.State, errors.New(p.Message)
+	}
+	return d.State, nil
+}
 
 func seedUnderlay() *evpnv1.Underlay {
 	return &evpnv1.Underlay{
@@ -35,7 +71,7 @@ func TestDesired(t *testing.T) {
 	i32 := func(v int32) *int32 { return &v }
 	tests := []struct {
 		name   string
-		edit   func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *NodeFacts)
+		edit   func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *testNode)
 		check  func(t *testing.T, s State)
 		errHas string
 	}{
@@ -52,7 +88,7 @@ func TestDesired(t *testing.T) {
 				t.Errorf("underlay state %+v", s.Underlay)
 			}
 		}, ""},
-		{"index 7, jumbo underlay, dual stack", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *NodeFacts) {
+		{"index 7, jumbo underlay, dual stack", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *testNode) {
 			n.Index, n.UnderlayMTU = 7, 9000
 			l.Spec.HostSession.LocalCIDR.IPv6 = "fd00:10::/64"
 		}, func(t *testing.T, s State) {
@@ -65,7 +101,7 @@ func TestDesired(t *testing.T) {
 				t.Errorf("want a v4 and a v6 host neighbor: %+v", s.FRR.VRFs[0].HostNeighbors)
 			}
 		}, ""},
-		{"explicit MTU, router ASN and VRF", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *NodeFacts) {
+		{"explicit MTU, router ASN and VRF", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *testNode) {
 			l.Spec.MTU, l.Spec.HostSession.ASN, l.Spec.VRF = i32(1400), i64(4200000000), "tenant-a"
 		}, func(t *testing.T, s State) {
 			l := s.L3VNIs[0]
@@ -73,7 +109,7 @@ func TestDesired(t *testing.T) {
 				t.Errorf("state %+v", l)
 			}
 		}, ""},
-		{"timers and password", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *NodeFacts) {
+		{"timers and password", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *testNode) {
 			u.Spec.Neighbors[0].HoldTime = &metav1.Duration{Duration: 9e9}
 			u.Spec.Neighbors[0].PasswordSecret = &evpnv1.SecretRef{Name: "leaf"}
 			n.Passwords = map[string]string{"leaf": "s3cret"}
@@ -83,23 +119,23 @@ func TestDesired(t *testing.T) {
 				t.Errorf("neighbor %+v", nb)
 			}
 		}, ""},
-		{"missing password Secret", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *NodeFacts) {
+		{"missing password Secret", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *testNode) {
 			u.Spec.Neighbors[0].PasswordSecret = &evpnv1.SecretRef{Name: "leaf"}
 		}, nil, `password Secret "leaf" not found`},
-		{"vtepCIDR exhausted", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *NodeFacts) {
+		{"vtepCIDR exhausted", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *testNode) {
 			u.Spec.VTEPCIDR, n.Index = "100.65.0.0/30", 2
-		}, nil, "Underlay fabric: VTEP of node node1 (index 2)"},
-		{"localCIDR exhausted", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *NodeFacts) {
+		}, nil, "Underlay fabric: vtepCIDR 100.65.0.0/30 has no address for node node1: its index 2 needs host 3"},
+		{"localCIDR exhausted", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *testNode) {
 			n.Index = 253
-		}, nil, "L3VNI red: host leg of node node1 (index 253)"},
+		}, nil, "L3VNI red: localCIDR 192.169.10.0/24 has no address for node node1: its index 253 needs host 255"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u, l, n := seedUnderlay(), seedL3VNI(), NodeFacts{Name: "node1"}
+			u, l, n := seedUnderlay(), seedL3VNI(), testNode{}
 			if tt.edit != nil {
 				tt.edit(u, &l, &n)
 			}
-			s, err := Desired(u, []evpnv1.L3VNI{l}, n)
+			s, err := desired(u, []evpnv1.L3VNI{l}, n.Index, n.NodeFacts)
 			if tt.errHas != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
 					t.Fatalf("err = %v, want one with %q", err, tt.errHas)
@@ -118,19 +154,25 @@ func TestDesired(t *testing.T) {
 }
 
 func TestDesiredWithoutUnderlay(t *testing.T) {
-	if _, err := Desired(nil, []evpnv1.L3VNI{seedL3VNI()}, NodeFacts{Name: "n"}); err == nil {
-		t.Error("L3VNIs without an Underlay must be an error")
+	if _, err := desired(nil, []evpnv1.L3VNI{seedL3VNI()}, 0, NodeFacts{}); err == nil || !strings.Contains(err.Error(), "no accepted Underlay selects node node1") {
+		t.Errorf("L3VNIs without an Underlay: %v", err)
 	}
-	s, err := Desired(nil, nil, NodeFacts{Name: "n"})
+	s, err := desired(nil, nil, 0, NodeFacts{})
 	if err != nil || len(s.L3VNIs) != 0 || s.Underlay.Name != "" {
 		t.Errorf("a node nothing selects needs nothing: %+v, %v", s, err)
 	}
 }
 
+// testNode is a node's index and facts, for table edits.
+type testNode struct {
+	Index int
+	NodeFacts
+}
+
 // TestSeedLabRendersTheGoldenConfig ties the pure pipeline to the golden file that
 // FRR's parser checks: the seed lab's objects on node index 0 give exactly it.
 func TestSeedLabRendersTheGoldenConfig(t *testing.T) {
-	s, err := Desired(seedUnderlay(), []evpnv1.L3VNI{seedL3VNI()}, NodeFacts{Name: "node1"})
+	s, err := desired(seedUnderlay(), []evpnv1.L3VNI{seedL3VNI()}, 0, NodeFacts{})
 	if err != nil {
 		t.Fatal(err)
 	}

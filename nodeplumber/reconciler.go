@@ -2,9 +2,12 @@ package nodeplumber
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"os"
+	"path/filepath"
+	"reflect"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,18 +15,20 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrtemplates"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
 )
 
 // ConfigApplier hands a configuration to the router's FRR (frrreload.Client).
@@ -31,8 +36,9 @@ type ConfigApplier interface {
 	Apply(ctx context.Context, config string) (frrreload.Response, error)
 }
 
-// Reconciler is one node's plumber: it reads the Underlay and L3VNIs that the
-// controller accepted and that select its node, and makes the node match.
+// Reconciler is one node's plumber: it runs on its node what the controller
+// published (the accepted version of each Underlay and L3VNI, in their status),
+// placed by the rules the controller shares, and reports it.
 type Reconciler struct {
 	Client    client.Client
 	NodeName  string
@@ -42,78 +48,109 @@ type Reconciler struct {
 	Kernel   *Kernel
 	Reloader ConfigApplier
 	Recorder recorder.EventRecorder
+	// StateFile keeps the state the node last applied, so that a restarted
+	// plumber keeps running what works while part of its decision fails (empty:
+	// in memory only). It belongs on tmpfs (/run): a reboot loses the kernel state
+	// it describes too.
+	StateFile string
 
 	// lastConfig is the configuration the router last accepted: an unchanged one
 	// is not sent again, so a reconcile with nothing to change reloads nothing.
 	lastConfig string
 	lastReload *evpnv1.ReloadResult
-	// lastAccepted keeps, by name, the last accepted version of each Underlay and
-	// L3VNI applied here: an update the controller rejects leaves the node on
-	// that version instead of tearing the object down (kept in memory only: a
-	// restarted plumber applies accepted generations alone).
-	lastAccepted map[string]client.Object
+	// applied is the state the node last applied in full (nil until known).
+	applied *State
+	loaded  bool
 }
 
 var nodeKey = ctrl.Request{NamespacedName: types.NamespacedName{Name: "node"}}
 
-// Reconcile applies the node's desired state and reports it.
+// Local problems retry on their own: nothing the plumber watches says when a NIC
+// appears.
+const localRetry = 30 * time.Second
+
+// Reconcile runs the node's part of the published decision and reports it.
 func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
 	node := &metav1.PartialObjectMetadata{}
 	node.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Node"))
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: r.NodeName}, node); err != nil {
+		if apierrors.IsNotFound(err) {
+			// No labels, no index: nothing to decide from. What runs keeps running.
+			log.Info("this node's Node object is gone: the router keeps running as it is")
+			return ctrl.Result{}, nil
+		}
 		return ctrl.Result{}, fmt.Errorf("getting node %s: %w", r.NodeName, err)
 	}
-	index, ok := addressing.ParseNodeIndex(node.Annotations)
-	if !ok {
-		return ctrl.Result{}, nil // the controller has not indexed the node yet; its update will bring us back
-	}
-	underlay, l3vnis, err := r.selected(ctx, node.Labels)
+	in, err := r.read(ctx)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	facts := NodeFacts{Name: r.NodeName, Index: index}
-	if underlay != nil {
-		if facts.Passwords, err = r.passwords(ctx, underlay); err != nil {
-			return ctrl.Result{}, err
-		}
-		if facts.UnderlayMTU, err = r.Kernel.NICMTU(r.Netns, nicNames(underlay)); err != nil {
-			return ctrl.Result{}, err
-		}
+	index, hasIndex := addressing.ParseNodeIndex(node.Annotations)
+	pn := placement.Node{Name: r.NodeName, Labels: node.Labels, Index: index, HasIndex: hasIndex}
+	if in.status != nil && in.status.Status.Underlay != nil {
+		pn.RunningUnderlay = in.status.Status.Underlay.Name
 	}
-	state, err := Desired(underlay, l3vnis, facts)
-	if err != nil {
-		r.event(node, "InvalidState", err.Error())
-		return ctrl.Result{}, r.writeStatus(ctx, State{Netns: r.Netns}, err)
+	underlays, l3vnis := placement.Published(in.underlays, in.l3vnis)
+	plan := placement.Place(pn, underlays, l3vnis)
+	d := Desired(plan, r.facts(ctx, plan))
+	r.loadApplied(ctx, in.status)
+	state, frozen := r.applied, false
+	switch {
+	case r.applied != nil:
+		s := Keep(d, plan, r.applied)
+		state = &s
+	case problemsIn(d):
+		// Nothing says what the node runs (a lost state file): a partial decision
+		// could tear down what works, so nothing is touched until it is whole.
+		frozen = true
+	default:
+		state = &d.State
 	}
-	state.Netns = r.Netns
 
-	writesBefore, reloaded := r.Kernel.Writes(), false
-	defer func() {
+	out := Outcome{Reload: r.lastReload}
+	var result ctrl.Result
+	if frozen {
+		out.Running = State{Netns: r.Netns}
+	} else {
+		state.Netns = r.Netns
+		out.Running = *state
+		writesBefore, reloaded := r.Kernel.Writes(), false
+		result, reloaded, out.ApplyErr = r.run(ctx, *state)
+		out.Reload = r.lastReload
 		// One line per pass: what a no-op pass costs is visible in the logs (the lab
 		// counts it when the plumber restarts).
-		ctrl.LoggerFrom(ctx).Info("reconciled", "netlinkWrites", r.Kernel.Writes()-writesBefore, "reloaded", reloaded)
-	}()
-	if err := r.Kernel.Apply(state); err != nil {
-		r.event(node, "ApplyFailed", err.Error())
-		return ctrl.Result{}, errors.Join(err, r.writeStatus(ctx, state, err))
+		log.Info("reconciled", "netlinkWrites", r.Kernel.Writes()-writesBefore, "reloaded", reloaded, "plan", plan.String())
 	}
-	conf, err := frrtemplates.Render(state.FRR)
+	if problemsIn(d) && result.RequeueAfter == 0 {
+		result.RequeueAfter = localRetry
+	}
+	return result, errors.Join(out.ApplyErr, r.writeStatus(ctx, in.status, NodeStatus(plan, d, out, storedConditions(in.status), metav1.NewTime(time.Now().Truncate(time.Second)))))
+}
+
+// run applies a state: devices, then FRR's reload when its configuration
+// changed, then the devices' second step. A failed reload leaves the devices and
+// FRR's last good configuration as they are.
+func (r *Reconciler) run(ctx context.Context, s State) (ctrl.Result, bool, error) {
+	if err := r.Kernel.Apply(s); err != nil {
+		return ctrl.Result{}, false, err
+	}
+	conf, err := frrtemplates.Render(s.FRR)
 	if err != nil {
-		return ctrl.Result{}, errors.Join(err, r.writeStatus(ctx, state, err))
+		return ctrl.Result{}, false, fmt.Errorf("rendering the router's configuration: %w", err)
 	}
+	reloaded := false
 	if conf != r.lastConfig {
 		res := evpnv1.ReloadResult{Time: metav1.NewTime(time.Now().Truncate(time.Second)), Result: evpnv1.ReloadSuccess}
 		resp, err := r.Reloader.Apply(ctx, conf)
 		if err != nil {
-			// The devices stay: FRR keeps running its last good configuration.
 			res.Result, res.Message = evpnv1.ReloadFailure, err.Error()
 			r.lastReload = &res
-			r.event(node, "ReloadFailed", err.Error())
 			retry := 30 * time.Second // FRR refused it: only a new spec or a restart helps
 			if resp.Result != frrreload.ResultFailure {
 				retry = 2 * time.Second // the reloader is not answering yet: its sidecar starts with us
 			}
-			return ctrl.Result{RequeueAfter: retry}, r.writeStatus(ctx, state, nil)
+			return ctrl.Result{RequeueAfter: retry}, false, nil
 		}
 		reloaded = resp.Result != frrreload.ResultUnchanged
 		if !reloaded && r.lastReload == nil {
@@ -126,105 +163,123 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 		}
 		r.lastConfig, r.lastReload = conf, &res
 	}
-	if err := r.Kernel.Finish(state); err != nil {
-		r.event(node, "ApplyFailed", err.Error())
-		return ctrl.Result{}, errors.Join(err, r.writeStatus(ctx, state, err))
+	if err := r.Kernel.Finish(s); err != nil {
+		return ctrl.Result{}, reloaded, err
 	}
-	return ctrl.Result{}, r.writeStatus(ctx, state, nil)
+	r.saveApplied(ctx, s)
+	return ctrl.Result{}, reloaded, nil
 }
 
-// selected returns the accepted Underlay and L3VNIs that select a node with these
-// labels. Only what the controller accepted at its current generation is applied.
-func (r *Reconciler) selected(ctx context.Context, nodeLabels map[string]string) (*evpnv1.Underlay, []evpnv1.L3VNI, error) {
+// inputs are the API objects one pass reads.
+type inputs struct {
+	underlays []evpnv1.Underlay
+	l3vnis    []evpnv1.L3VNI
+	status    *evpnv1.RouterNodeStatus // nil when the node has none yet
+}
+
+func (r *Reconciler) read(ctx context.Context) (inputs, error) {
+	var in inputs
 	var underlays evpnv1.UnderlayList
 	var l3vnis evpnv1.L3VNIList
 	if err := r.Client.List(ctx, &underlays, client.InNamespace(r.Namespace)); err != nil {
-		return nil, nil, err
+		return in, fmt.Errorf("listing Underlays: %w", err)
 	}
 	if err := r.Client.List(ctx, &l3vnis, client.InNamespace(r.Namespace)); err != nil {
-		return nil, nil, err
+		return in, fmt.Errorf("listing L3VNIs: %w", err)
 	}
-	if r.lastAccepted == nil {
-		r.lastAccepted = map[string]client.Object{}
+	in.underlays, in.l3vnis = underlays.Items, l3vnis.Items
+	st := &evpnv1.RouterNodeStatus{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: r.NodeName}, st)
+	switch {
+	case err == nil:
+		in.status = st
+	case !apierrors.IsNotFound(err):
+		return in, fmt.Errorf("getting RouterNodeStatus %s: %w", r.NodeName, err)
 	}
-	var underlay *evpnv1.Underlay
-	sort.Slice(underlays.Items, func(i, j int) bool { return underlays.Items[i].Name < underlays.Items[j].Name })
-	for i := range underlays.Items {
-		u := &underlays.Items[i]
-		if v, ok := acceptedVersion(r.lastAccepted, "Underlay/"+u.Name, u, u.Status.Conditions); ok && selects(v.Spec.NodeSelector, nodeLabels) {
-			underlay = v
-			break
-		}
-	}
-	var out []evpnv1.L3VNI
-	for i := range l3vnis.Items {
-		l := &l3vnis.Items[i]
-		if !l.DeletionTimestamp.IsZero() {
-			continue
-		}
-		if v, ok := acceptedVersion(r.lastAccepted, "L3VNI/"+l.Name, l, l.Status.Conditions); ok && selects(v.Spec.NodeSelector, nodeLabels) {
-			out = append(out, *v)
-		}
-	}
-	return underlay, out, nil
+	return in, nil
 }
 
-// acceptedVersion returns obj when the controller accepted its current generation
-// (and remembers it in last), else the last accepted version applied here; ok is
-// false when there is neither.
-func acceptedVersion[T client.Object](last map[string]client.Object, key string, obj T, conds []metav1.Condition) (T, bool) {
-	if accepted(conds, obj.GetGeneration()) {
-		last[key] = obj.DeepCopyObject().(client.Object)
-		return obj, true
+// facts reads what only the node knows: its NICs' MTU and the neighbors' passwords.
+func (r *Reconciler) facts(ctx context.Context, plan placement.NodePlan) NodeFacts {
+	var f NodeFacts
+	if plan.Underlay == nil {
+		return f
 	}
-	if v, ok := last[key]; ok {
-		return v.(T), true
-	}
-	var none T
-	return none, false
-}
-
-func accepted(conds []metav1.Condition, gen int64) bool {
-	c := meta.FindStatusCondition(conds, evpnv1.ConditionAccepted)
-	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == gen
-}
-
-func selects(sel *metav1.LabelSelector, nodeLabels map[string]string) bool {
-	if sel == nil {
-		return true
-	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	return err == nil && s.Matches(labels.Set(nodeLabels))
-}
-
-// passwords reads the neighbors' password Secrets.
-func (r *Reconciler) passwords(ctx context.Context, u *evpnv1.Underlay) (map[string]string, error) {
-	out := map[string]string{}
-	for _, n := range u.Spec.Neighbors {
+	f.Passwords = map[string]string{}
+	for _, n := range plan.Underlay.Spec.Neighbors {
 		if n.PasswordSecret == nil {
 			continue
 		}
 		var s corev1.Secret
-		err := r.Client.Get(ctx, client.ObjectKey{Namespace: u.Namespace, Name: n.PasswordSecret.Name}, &s)
-		if apierrors.IsNotFound(err) {
-			continue // Desired reports the missing password with the neighbor's name
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading Secret %s: %w", n.PasswordSecret.Name, err)
-		}
-		if pw, ok := s.Data["password"]; ok {
-			out[n.PasswordSecret.Name] = string(pw)
-		}
+		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: n.PasswordSecret.Name}, &s); err == nil {
+			if pw, ok := s.Data["password"]; ok {
+				f.Passwords[n.PasswordSecret.Name] = string(pw)
+			}
+		} // a missing or unreadable Secret: Desired reports it with the neighbor's name
 	}
-	return out, nil
+	var nics []string
+	for _, n := range plan.Underlay.Spec.NICs {
+		nics = append(nics, string(n))
+	}
+	f.UnderlayMTU, f.NICError = r.Kernel.NICMTU(r.Netns, nics)
+	return f
 }
 
-func nicNames(u *evpnv1.Underlay) []string {
-	var out []string
-	for _, n := range u.Spec.NICs {
-		out = append(out, string(n))
+func problemsIn(d Decision) bool { return d.UnderlayProblem != nil || len(d.L3VNIProblems) > 0 }
+
+// loadApplied recovers, once, what the node runs: the state file, else nothing
+// when the node's status says it runs nothing (a new node); else it stays unknown.
+func (r *Reconciler) loadApplied(ctx context.Context, status *evpnv1.RouterNodeStatus) {
+	if r.loaded {
+		return
 	}
-	return out
+	r.loaded = true
+	if r.StateFile != "" {
+		b, err := os.ReadFile(r.StateFile)
+		if err == nil {
+			var s State
+			if err := json.Unmarshal(b, &s); err == nil {
+				r.applied = &s
+				return
+			}
+			ctrl.LoggerFrom(ctx).Error(err, "ignoring an unreadable state file", "file", r.StateFile)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			ctrl.LoggerFrom(ctx).Error(err, "ignoring an unreadable state file", "file", r.StateFile)
+		}
+	}
+	if status == nil || (status.Status.Underlay == nil && len(status.Status.L3VNIs) == 0) {
+		r.applied = &State{}
+	}
+}
+
+// saveApplied remembers a state the node runs in full.
+func (r *Reconciler) saveApplied(ctx context.Context, s State) {
+	if r.applied != nil && reflect.DeepEqual(*r.applied, s) {
+		return
+	}
+	c := s
+	r.applied = &c
+	if r.StateFile == "" {
+		return
+	}
+	b, err := json.Marshal(s)
+	if err == nil {
+		err = writeFileAtomic(r.StateFile, b)
+	}
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "saving the applied state (kept in memory)", "file", r.StateFile)
+	}
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil { // it holds the fabric's passwords
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // recordedReload is the successful reload recorded in the node's RouterNodeStatus, if any.
@@ -239,68 +294,135 @@ func (r *Reconciler) recordedReload(ctx context.Context) *evpnv1.ReloadResult {
 	return nil
 }
 
-// writeStatus writes the node's RouterNodeStatus when it differs.
-func (r *Reconciler) writeStatus(ctx context.Context, s State, applyErr error) error {
-	want := evpnv1.RouterNodeStatusStatus{NodeName: r.NodeName, Netns: s.Netns, NICs: s.Underlay.NICs, LastReload: r.lastReload}
-	if s.Underlay.Name != "" {
-		want.VTEPIP, want.RouterID = s.Underlay.VTEP.String(), s.Underlay.RouterID.String()
-		want.Underlay = &evpnv1.AppliedObject{Name: s.Underlay.Name, ObservedGeneration: s.Underlay.Generation}
+func storedConditions(st *evpnv1.RouterNodeStatus) []metav1.Condition {
+	if st == nil {
+		return nil
 	}
-	reloaded := r.lastReload != nil && r.lastReload.Result == evpnv1.ReloadSuccess
-	for _, l := range s.L3VNIs {
-		st := evpnv1.L3VNINodeState{Name: l.Name, ObservedGeneration: l.Generation, VNI: l.VNI, VRF: l.VRF, Ready: applyErr == nil && reloaded}
-		for _, a := range l.HostLegAddrs {
-			st.HostLeg = append(st.HostLeg, a.String())
-		}
-		switch {
-		case applyErr != nil:
-			st.Message = applyErr.Error()
-		case !reloaded && r.lastReload != nil:
-			st.Message = "FRR reload failed: " + r.lastReload.Message
-		}
-		want.L3VNIs = append(want.L3VNIs, st)
-	}
+	return st.Status.Conditions
+}
 
-	cur := &evpnv1.RouterNodeStatus{}
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: r.NodeName}, cur)
-	if apierrors.IsNotFound(err) {
+// writeStatus writes the node's RouterNodeStatus when it differs, and an Event
+// when its Ready condition turns to a new failure.
+func (r *Reconciler) writeStatus(ctx context.Context, cur *evpnv1.RouterNodeStatus, want evpnv1.RouterNodeStatusStatus) error {
+	if cur == nil {
 		cur = &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: r.NodeName}}
 		if err := r.Client.Create(ctx, cur); err != nil {
 			return fmt.Errorf("creating RouterNodeStatus %s: %w", r.NodeName, err)
 		}
-	} else if err != nil {
-		return err
 	}
 	if equality.Semantic.DeepEqual(cur.Status, want) {
 		return nil
 	}
+	before := meta.FindStatusCondition(cur.Status.Conditions, evpnv1.ConditionReady)
 	patch := client.MergeFrom(cur.DeepCopy())
 	cur.Status = want
 	if err := r.Client.Status().Patch(ctx, cur, patch); err != nil {
 		return fmt.Errorf("updating RouterNodeStatus %s: %w", r.NodeName, err)
 	}
+	after := meta.FindStatusCondition(want.Conditions, evpnv1.ConditionReady)
+	if r.Recorder != nil && after != nil && after.Status == metav1.ConditionFalse && (before == nil || before.Reason != after.Reason || before.Status != after.Status) {
+		r.Recorder.Eventf(cur, nil, corev1.EventTypeWarning, after.Reason, "Plumb", "%s", after.Message)
+	}
 	return nil
 }
 
-func (r *Reconciler) event(node client.Object, reason, msg string) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, reason, "Plumb", "%s", msg)
-	}
-}
-
-// SetupWithManager watches this node, the Underlays, L3VNIs and Secrets of the
-// namespace; every event leads to one reconcile of the node.
+// SetupWithManager watches what concerns this node only: its own Node's labels
+// and index, the published decisions (status.accepted, deletions) of the objects
+// that select it, and the password Secrets its Underlay names. Status writes that
+// change only counts and conditions wake no plumber.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	toNode := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []ctrl.Request { return []ctrl.Request{nodeKey} })
+	toNode := func(context.Context, client.Object) []ctrl.Request { return []ctrl.Request{nodeKey} }
+	concerns := func(ctx context.Context, objs ...client.Object) bool {
+		labels := r.nodeLabels(ctx)
+		for _, o := range objs {
+			if sel, ok := publishedSelector(o); ok && placement.Selects(sel, labels) {
+				return true
+			}
+		}
+		return false
+	}
+	decisionChanged := predicate.Funcs{
+		CreateFunc: func(e event.CreateEvent) bool { return concerns(context.Background(), e.Object) },
+		DeleteFunc: func(e event.DeleteEvent) bool { return concerns(context.Background(), e.Object) },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			if publishedEqual(e.ObjectOld, e.ObjectNew) {
+				return false
+			}
+			return concerns(context.Background(), e.ObjectOld, e.ObjectNew)
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("nodeplumber").
-		Watches(&evpnv1.Underlay{}, toNode).
-		Watches(&evpnv1.L3VNI{}, toNode).
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
-			if o.GetName() != r.NodeName {
-				return nil
+		Watches(&evpnv1.Underlay{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.WithPredicates(decisionChanged)).
+		Watches(&evpnv1.L3VNI{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.WithPredicates(decisionChanged)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
+			if r.secretInUse(ctx, o.GetName()) {
+				return []ctrl.Request{nodeKey}
 			}
-			return []ctrl.Request{nodeKey}
-		}), builder.OnlyMetadata).
+			return nil
+		})).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.OnlyMetadata, builder.WithPredicates(
+			predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == r.NodeName }),
+			predicate.Or(predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Complete(r)
+}
+
+// nodeLabels reads this node's labels from the cache (none when unknown).
+func (r *Reconciler) nodeLabels(ctx context.Context) map[string]string {
+	node := &metav1.PartialObjectMetadata{}
+	node.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Node"))
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: r.NodeName}, node); err != nil {
+		return nil
+	}
+	return node.Labels
+}
+
+// secretInUse reports whether a published Underlay names the Secret.
+func (r *Reconciler) secretInUse(ctx context.Context, name string) bool {
+	var underlays evpnv1.UnderlayList
+	if err := r.Client.List(ctx, &underlays, client.InNamespace(r.Namespace)); err != nil {
+		return true // cannot tell: a pass too many is harmless
+	}
+	for i := range underlays.Items {
+		if a := placement.LastAccepted(&underlays.Items[i]); a != nil {
+			for _, n := range a.Spec.Neighbors {
+				if n.PasswordSecret != nil && n.PasswordSecret.Name == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// publishedSelector is the node selector of an object's published version.
+func publishedSelector(o client.Object) (*metav1.LabelSelector, bool) {
+	switch v := o.(type) {
+	case *evpnv1.Underlay:
+		if a := placement.LastAccepted(v); a != nil {
+			return a.Spec.NodeSelector, true
+		}
+	case *evpnv1.L3VNI:
+		if a := placement.LastAcceptedL3VNI(v); a != nil {
+			return a.Spec.NodeSelector, true
+		}
+	}
+	return nil, false
+}
+
+// publishedEqual reports whether an update left the published decision alone.
+func publishedEqual(old, cur client.Object) bool {
+	if !old.GetDeletionTimestamp().Equal(cur.GetDeletionTimestamp()) {
+		return false
+	}
+	switch o := old.(type) {
+	case *evpnv1.Underlay:
+		n, ok := cur.(*evpnv1.Underlay)
+		return ok && equality.Semantic.DeepEqual(placement.LastAccepted(o), placement.LastAccepted(n))
+	case *evpnv1.L3VNI:
+		n, ok := cur.(*evpnv1.L3VNI)
+		return ok && equality.Semantic.DeepEqual(placement.LastAcceptedL3VNI(o), placement.LastAcceptedL3VNI(n))
+	}
+	return false
 }

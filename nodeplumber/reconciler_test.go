@@ -98,8 +98,7 @@ func TestReconcilerUnderlay(t *testing.T) {
 	u := seedUnderlay()
 	u.Namespace, u.ResourceVersion, u.Generation = ns, "", 0
 	must(t, c.Create(ctx, u))
-	meta.SetStatusCondition(&u.Status.Conditions, metav1.Condition{Type: evpnv1.ConditionAccepted, Status: metav1.ConditionTrue,
-		Reason: "Accepted", ObservedGeneration: u.Generation}) // what the controller would say
+	accept(u) // what the controller would say
 	must(t, c.Status().Update(ctx, u))
 
 	r := &Reconciler{Client: c, NodeName: "node1", Namespace: ns, Netns: l.router, Kernel: l.k, Reloader: reloader}
@@ -152,7 +151,7 @@ func TestReconcilerUnderlay(t *testing.T) {
 	u.Spec.VTEPCIDR = "100.99.0.0/30"
 	must(t, c.Update(ctx, u))
 	meta.SetStatusCondition(&u.Status.Conditions, metav1.Condition{Type: evpnv1.ConditionAccepted, Status: metav1.ConditionFalse,
-		Reason: "CIDRTooSmall", ObservedGeneration: u.Generation})
+		Reason: "OverlappingCIDR", ObservedGeneration: u.Generation}) // status.accepted keeps the last accepted version
 	must(t, c.Status().Update(ctx, u))
 	kw, rl = l.k.Writes(), reloader.calls.Load()
 	if _, err := r.Reconcile(ctx, nodeKey); err != nil {
@@ -170,8 +169,7 @@ func TestReconcilerUnderlay(t *testing.T) {
 	u.Spec.VTEPCIDR = "100.65.0.0/24"
 	u.Spec.Neighbors[0].ASN = 64613
 	must(t, c.Update(ctx, u))
-	meta.SetStatusCondition(&u.Status.Conditions, metav1.Condition{Type: evpnv1.ConditionAccepted, Status: metav1.ConditionTrue,
-		Reason: "Accepted", ObservedGeneration: u.Generation})
+	accept(u)
 	must(t, c.Status().Update(ctx, u))
 	if _, err := r.Reconcile(ctx, nodeKey); err != nil {
 		t.Fatal(err)
@@ -183,6 +181,14 @@ func TestReconcilerUnderlay(t *testing.T) {
 	if _, err := l.handle(t, l.router).LinkByName("eth1"); err != nil {
 		t.Errorf("the NIC left the router netns after a failed reload: %v", err)
 	}
+}
+
+// accept sets what the controller writes when it accepts an Underlay's current
+// generation: the condition and the published version.
+func accept(u *evpnv1.Underlay) {
+	meta.SetStatusCondition(&u.Status.Conditions, metav1.Condition{Type: evpnv1.ConditionAccepted, Status: metav1.ConditionTrue,
+		Reason: "Accepted", ObservedGeneration: u.Generation})
+	u.Status.Accepted = &evpnv1.AcceptedUnderlay{Generation: u.Generation, Spec: *u.Spec.DeepCopy()}
 }
 
 // directApplier calls a Reloader in-process, as the socket client would remotely.

@@ -33,7 +33,7 @@ func TestRouterSessions(t *testing.T) {
 	red, green := seedL3VNI(), seedL3VNI()
 	green.Name, green.Spec.VNI, green.Spec.HostSession.LocalCIDR.IPv4 = "green", 200, "192.169.11.0/24"
 	state := func(l3vnis ...evpnv1.L3VNI) State {
-		s, err := Desired(underlay, l3vnis, NodeFacts{Name: "node1", Index: 0, UnderlayMTU: 9000})
+		s, err := desired(underlay, l3vnis, 0, NodeFacts{UnderlayMTU: 9000})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/controllers"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrtemplates"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/nodeplumber"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
 )
 
 type fileList []string
@@ -71,7 +72,7 @@ func render(args []string, out io.Writer) error {
 		labels[k] = v
 	}
 
-	w := &controllers.World{FRRK8sNamespace: *frrNS, Nodes: []controllers.NodeFacts{{Name: *node, Labels: labels, Index: *index, HasIndex: true}}}
+	w := &controllers.World{FRRK8sNamespace: *frrNS, Nodes: []placement.Node{{Name: *node, Labels: labels, Index: *index, HasIndex: true}}}
 	ld := &loader{namespace: *namespace, world: w}
 	for _, f := range files {
 		if err := ld.load(f); err != nil {
@@ -81,17 +82,11 @@ func render(args []string, out io.Writer) error {
 	plan := controllers.Evaluate(w, metav1.NewTime(time.Now()))
 
 	fmt.Fprintf(out, "# --- FRRConfigurations the controller writes (%s) ---\n", *frrNS)
-	var underlay *evpnv1.Underlay
 	for _, p := range plan.Underlays {
 		if c := findCond(p.Status.Conditions, evpnv1.ConditionAccepted); c != nil && c.Status != metav1.ConditionTrue {
 			fmt.Fprintf(out, "# Underlay %s is rejected (%s): %s\n", p.Underlay.Name, c.Reason, c.Message)
-			continue
-		}
-		if p.Status.SelectedNodes > 0 {
-			underlay = p.Underlay
 		}
 	}
-	var applied []evpnv1.L3VNI
 	for _, p := range plan.L3VNIs {
 		if !p.Accepted {
 			c := findCond(p.Status.Conditions, evpnv1.ConditionAccepted)
@@ -104,23 +99,28 @@ func render(args []string, out io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(out, "---\n%s", trimEmpty(y))
-		if p.Status.SelectedNodes > 0 {
-			applied = append(applied, *p.L3VNI)
-		}
 	}
 
-	state, err := nodeplumber.Desired(underlay, applied, nodeplumber.NodeFacts{Name: *node, Index: *index, UnderlayMTU: *mtu})
-	if err != nil {
-		return err
-	}
-	conf, err := frrtemplates.Render(state.FRR)
-	if err != nil {
-		return err
-	}
+	// The node's part, placed and computed by the plumber's own code.
+	nodePlan := plan.Nodes[0]
+	d := nodeplumber.Desired(nodePlan, nodeplumber.NodeFacts{UnderlayMTU: *mtu, Passwords: placeholderPasswords(nodePlan)})
+	state := d.State
 	fmt.Fprintf(out, "# --- router frr.conf on node %s (index %d) ---\n", *node, *index)
-	if underlay == nil {
+	if d.UnderlayProblem != nil {
+		fmt.Fprintf(out, "# the node cannot run Underlay %s (%s): %s\n", nodePlan.Underlay.Name, d.UnderlayProblem.Reason, d.UnderlayProblem.Message)
+	}
+	for _, on := range nodePlan.L3VNIs {
+		if p := d.L3VNIProblems[on.L3VNI.Name]; p != nil {
+			fmt.Fprintf(out, "# the node cannot run L3VNI %s (%s): %s\n", on.L3VNI.Name, p.Reason, p.Message)
+		}
+	}
+	if nodePlan.Underlay == nil {
 		fmt.Fprintln(out, "# no accepted Underlay selects this node: the plumber leaves it alone")
-	} else {
+	} else if state.Underlay.Name != "" {
+		conf, err := frrtemplates.Render(state.FRR)
+		if err != nil {
+			return err
+		}
 		fmt.Fprint(out, conf)
 	}
 	fmt.Fprintf(out, "# --- network devices on node %s, as ip commands ---\n", *node)
@@ -128,6 +128,20 @@ func render(args []string, out io.Writer) error {
 		fmt.Fprintln(out, c)
 	}
 	return nil
+}
+
+// placeholderPasswords stands in for the password Secrets, which a manifest
+// review does not read: the rendered configuration shows where each goes.
+func placeholderPasswords(p placement.NodePlan) map[string]string {
+	out := map[string]string{}
+	if p.Underlay != nil {
+		for _, n := range p.Underlay.Spec.Neighbors {
+			if n.PasswordSecret != nil {
+				out[n.PasswordSecret.Name] = "<" + n.PasswordSecret.Name + ">"
+			}
+		}
+	}
+	return out
 }
 
 // loader reads manifests into a World.
