@@ -72,9 +72,9 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (ctrl.Manager, error) {
 		LeaderElectionNamespace: opts.Namespace,
 		Controller:              config.Controller{SkipNameValidation: &opts.SkipNameValidation},
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&evpnv1.L3VNI{}:                {Namespaces: ours},
-			&evpnv1.Underlay{}:             {Namespaces: ours},
-			&evpnv1.RouterNodeStatus{}:     {Namespaces: ours},
+			&evpnv1.L3VNI{}:            {Namespaces: ours},
+			&evpnv1.Underlay{}:         {Namespaces: ours},
+			&evpnv1.RouterNodeStatus{}: {Namespaces: ours},
 		}},
 	})
 	if err != nil {

@@ -48,8 +48,8 @@ func TestAcceptL3VNIs(t *testing.T) {
 			name: "a rejected update keeps its VNI claimed: a newcomer cannot take what nodes run",
 			l3vnis: []evpnv1.L3VNI{
 				withVNI(updated(publishedL3VNI(l3vni("red", 0, 100, "192.169.10.0/24"))), 300), // runs 100, wants 300
-				publishedL3VNI(l3vni("blue", 1, 300, "10.3.0.0/24")),                        // runs 300
-				l3vni("green", 2, 100, "10.4.0.0/24"),                                        // wants 100, which red runs
+				publishedL3VNI(l3vni("blue", 1, 300, "10.3.0.0/24")),                           // runs 300
+				l3vni("green", 2, 100, "10.4.0.0/24"),                                          // wants 100, which red runs
 			},
 			want:     map[string]string{"red": ReasonDuplicateVNI, "blue": ReasonAccepted, "green": ReasonDuplicateVNI},
 			wantMsg:  map[string]string{"green": "VNI 100 is already used by L3VNI red"},
