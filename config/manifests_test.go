@@ -54,12 +54,13 @@ func TestCRDsAreCurrent(t *testing.T) {
 	}
 }
 
-// TestKustomizeRenders renders config/default and config/samples with kubectl.
+// TestKustomizeRenders renders config/default, config/samples and config/cleanup with kubectl.
 func TestKustomizeRenders(t *testing.T) {
 	kubectl := tool(t, "KUBEBUILDER_ASSETS", "kubectl")
 	for dir, wantKinds := range map[string][]string{
 		"default": {"Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "Role", "RoleBinding", "Deployment", "DaemonSet", "ValidatingAdmissionPolicy"},
 		"samples": {"Underlay", "L3VNI"},
+		"cleanup": {"DaemonSet"},
 	} {
 		out, err := exec.Command(kubectl, "kustomize", dir).CombinedOutput()
 		if err != nil {

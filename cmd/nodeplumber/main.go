@@ -17,16 +17,17 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
-	"github.com/frr-k8s-evpn/frr-k8s-evpn/controllers"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/nodeplumber"
 )
 
 func main() {
 	nodeName := flag.String("node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
-	namespace := flag.String("namespace", controllers.DefaultNamespace, "namespace of the Underlays, L3VNIs and RouterNodeStatuses")
+	namespace := flag.String("namespace", evpnv1.DefaultNamespace, "namespace of the Underlays, L3VNIs and RouterNodeStatuses")
 	netns := flag.String("netns", nodeplumber.DefaultNetns, "the router's named network namespace")
 	socket := flag.String("reloader-socket", "/run/frr-k8s-evpn/reloader.sock", "the router's reloader socket")
+	stateFile := flag.String("state-file", "/run/frr-k8s-evpn/plumber/applied.json", "where the plumber keeps the state the node last applied (on tmpfs: it describes kernel state, which a reboot loses too)")
+	cleanup := flag.Bool("cleanup", false, "uninstall: move the underlay NICs back to the host with their addresses, remove every device the plumber made and the router's netns, then exit")
 	metrics := flag.String("metrics-bind-address", "0", "metrics endpoint (0 disables it)")
 	probes := flag.String("health-probe-bind-address", ":8082", "address of /healthz and /readyz")
 	zapOpts := zap.Options{}
@@ -34,6 +35,16 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("nodeplumber")
+	if *cleanup {
+		report, err := (&nodeplumber.Kernel{Log: log.WithName("kernel")}).Cleanup(*netns)
+		if err != nil {
+			log.Error(err, "cleanup failed")
+			os.Exit(1)
+		}
+		_ = os.Remove(*stateFile)
+		log.Info("cleanup done", "report", report)
+		return
+	}
 	if *nodeName == "" {
 		log.Error(nil, "--node-name (or NODE_NAME) is required")
 		os.Exit(2)
@@ -41,7 +52,7 @@ func main() {
 
 	ours := map[string]cache.Config{*namespace: {}}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 controllers.Scheme(),
+		Scheme:                 nodeplumber.Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: *metrics},
 		HealthProbeBindAddress: *probes,
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
@@ -57,9 +68,10 @@ func main() {
 	}
 	r := &nodeplumber.Reconciler{
 		Client: mgr.GetClient(), NodeName: *nodeName, Namespace: *namespace, Netns: *netns,
-		Kernel:   &nodeplumber.Kernel{Log: log.WithName("kernel")},
-		Reloader: frrreload.NewClient(*socket),
-		Recorder: mgr.GetEventRecorder("frr-k8s-evpn-nodeplumber"),
+		Kernel:    &nodeplumber.Kernel{Log: log.WithName("kernel")},
+		Reloader:  frrreload.NewClient(*socket),
+		Recorder:  mgr.GetEventRecorder("frr-k8s-evpn-nodeplumber"),
+		StateFile: *stateFile,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		log.Error(err, "setting up")
