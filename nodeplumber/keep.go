@@ -15,6 +15,7 @@ import (
 //   - The Underlay fails and the node runs another one, or none: the node was
 //     moved to this Underlay (the old one no longer selects it), so the old one
 //     goes and nothing new comes.
+//   - No Underlay selects the node any more: the L3VNIs go with it.
 //   - An L3VNI fails: the node keeps the version of it that it runs, if any.
 func Keep(d Decision, plan placement.NodePlan, last *State) State {
 	s := d.State
@@ -48,6 +49,9 @@ func Keep(d Decision, plan placement.NodePlan, last *State) State {
 		}
 		s.sort()
 		return s
+	}
+	if s.Underlay.Name == "" {
+		return s // no Underlay selects the node any more: its L3VNIs go with it
 	}
 	for name := range d.L3VNIProblems {
 		keepL3VNI(name)

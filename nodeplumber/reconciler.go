@@ -72,19 +72,55 @@ const localRetry = 30 * time.Second
 // Reconcile runs the node's part of the published decision and reports it.
 func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
+	p, err := r.decide(ctx)
+	if err != nil || p == nil {
+		return ctrl.Result{}, err
+	}
+	out := Outcome{Reload: r.lastReload}
+	var result ctrl.Result
+	if p.state == nil {
+		out.Running = State{Netns: r.Netns}
+	} else {
+		out.Running = *p.state
+		writesBefore, reloaded := r.Kernel.Writes(), false
+		result, reloaded, out.ApplyErr = r.run(ctx, *p.state)
+		out.Reload = r.lastReload
+		// One line per pass: what a no-op pass costs is visible in the logs (the lab
+		// counts it when the plumber restarts).
+		log.Info("reconciled", "netlinkWrites", r.Kernel.Writes()-writesBefore, "reloaded", reloaded, "plan", p.plan.String())
+	}
+	if problemsIn(p.decision) && result.RequeueAfter == 0 {
+		result.RequeueAfter = localRetry
+	}
+	status := NodeStatus(p.plan, p.decision, out, storedConditions(p.in.status), metav1.NewTime(time.Now().Truncate(time.Second)))
+	return result, errors.Join(out.ApplyErr, r.writeStatus(ctx, p.in.status, status))
+}
+
+// pass is one pass's decision.
+type pass struct {
+	in       inputs
+	plan     placement.NodePlan
+	decision Decision
+	// state is what the node should run; nil when nothing may be touched.
+	state *State
+}
+
+// decide reads the published decisions and the node's facts and decides what the
+// node runs; nil when its Node object is gone (nothing to decide from: what runs
+// keeps running).
+func (r *Reconciler) decide(ctx context.Context) (*pass, error) {
 	node := &metav1.PartialObjectMetadata{}
 	node.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Node"))
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: r.NodeName}, node); err != nil {
 		if apierrors.IsNotFound(err) {
-			// No labels, no index: nothing to decide from. What runs keeps running.
-			log.Info("this node's Node object is gone: the router keeps running as it is")
-			return ctrl.Result{}, nil
+			ctrl.LoggerFrom(ctx).Info("this node's Node object is gone: the router keeps running as it is")
+			return nil, nil
 		}
-		return ctrl.Result{}, fmt.Errorf("getting node %s: %w", r.NodeName, err)
+		return nil, fmt.Errorf("getting node %s: %w", r.NodeName, err)
 	}
 	in, err := r.read(ctx)
 	if err != nil {
-		return ctrl.Result{}, err
+		return nil, err
 	}
 	index, hasIndex := addressing.ParseNodeIndex(node.Annotations)
 	pn := placement.Node{Name: r.NodeName, Labels: node.Labels, Index: index, HasIndex: hasIndex}
@@ -92,40 +128,24 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 		pn.RunningUnderlay = in.status.Status.Underlay.Name
 	}
 	underlays, l3vnis := placement.Published(in.underlays, in.l3vnis)
-	plan := placement.Place(pn, underlays, l3vnis)
-	d := Desired(plan, r.facts(ctx, plan))
+	p := &pass{in: in, plan: placement.Place(pn, underlays, l3vnis)}
+	p.decision = Desired(p.plan, r.facts(ctx, p.plan))
 	r.loadApplied(ctx, in.status)
-	state, frozen := r.applied, false
 	switch {
 	case r.applied != nil:
-		s := Keep(d, plan, r.applied)
-		state = &s
-	case problemsIn(d):
+		s := Keep(p.decision, p.plan, r.applied)
+		p.state = &s
+	case problemsIn(p.decision):
 		// Nothing says what the node runs (a lost state file): a partial decision
 		// could tear down what works, so nothing is touched until it is whole.
-		frozen = true
 	default:
-		state = &d.State
+		s := p.decision.State
+		p.state = &s
 	}
-
-	out := Outcome{Reload: r.lastReload}
-	var result ctrl.Result
-	if frozen {
-		out.Running = State{Netns: r.Netns}
-	} else {
-		state.Netns = r.Netns
-		out.Running = *state
-		writesBefore, reloaded := r.Kernel.Writes(), false
-		result, reloaded, out.ApplyErr = r.run(ctx, *state)
-		out.Reload = r.lastReload
-		// One line per pass: what a no-op pass costs is visible in the logs (the lab
-		// counts it when the plumber restarts).
-		log.Info("reconciled", "netlinkWrites", r.Kernel.Writes()-writesBefore, "reloaded", reloaded, "plan", plan.String())
+	if p.state != nil {
+		p.state.Netns = r.Netns
 	}
-	if problemsIn(d) && result.RequeueAfter == 0 {
-		result.RequeueAfter = localRetry
-	}
-	return result, errors.Join(out.ApplyErr, r.writeStatus(ctx, in.status, NodeStatus(plan, d, out, storedConditions(in.status), metav1.NewTime(time.Now().Truncate(time.Second)))))
+	return p, nil
 }
 
 // run applies a state: devices, then FRR's reload when its configuration
