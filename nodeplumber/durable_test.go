@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -288,4 +287,3 @@ func selectsNode(o client.Object, labels map[string]string) bool {
 	sel, ok := publishedSelector(o)
 	return ok && placement.Selects(sel, labels)
 }
-
