@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -80,5 +81,19 @@ func TestPlumberWritesOnlyItsOwnStatus(t *testing.T) {
 	}
 	if err := plumber.Delete(ctx, &evpnv1.Underlay{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: ns}}); !apierrors.IsForbidden(err) {
 		t.Errorf("the plumber may delete an Underlay? err = %v", err)
+	}
+
+	// Its Events: about its RouterNodeStatus, in its namespace, where RBAC allows
+	// them (an Event about its Node goes to "default", where it may not write).
+	event := func(namespace string, regarding corev1.ObjectReference) *eventsv1.Event {
+		return &eventsv1.Event{ObjectMeta: metav1.ObjectMeta{GenerateName: "node-a-", Namespace: namespace},
+			EventTime: metav1.NewMicroTime(time.Now()), ReportingController: "frr-k8s-evpn-nodeplumber", ReportingInstance: "node-a",
+			Action: "Plumb", Reason: "NICMissing", Type: corev1.EventTypeWarning, Regarding: regarding, Note: "NIC eth9 is missing"}
+	}
+	if err := plumber.Create(ctx, event(ns, corev1.ObjectReference{APIVersion: evpnv1.GroupVersion.String(), Kind: "RouterNodeStatus", Namespace: ns, Name: "node-a", UID: own.UID})); err != nil {
+		t.Errorf("the plumber cannot report an Event on its RouterNodeStatus: %v", err)
+	}
+	if err := plumber.Create(ctx, event("default", corev1.ObjectReference{APIVersion: "v1", Kind: "Node", Name: "node-a"})); !apierrors.IsForbidden(err) {
+		t.Errorf("an Event in default is expected to be refused (that is why the plumber reports on its RouterNodeStatus): err = %v", err)
 	}
 }
