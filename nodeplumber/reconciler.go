@@ -326,7 +326,12 @@ func storedConditions(st *evpnv1.RouterNodeStatus) []metav1.Condition {
 func (r *Reconciler) writeStatus(ctx context.Context, cur *evpnv1.RouterNodeStatus, want evpnv1.RouterNodeStatusStatus) error {
 	if cur == nil {
 		cur = &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: r.NodeName}}
-		if err := r.Client.Create(ctx, cur); err != nil {
+		err := r.Client.Create(ctx, cur)
+		if apierrors.IsAlreadyExists(err) {
+			// Created by the previous pass; the cache has not caught up yet.
+			err = r.Client.Get(ctx, client.ObjectKeyFromObject(cur), cur)
+		}
+		if err != nil {
 			return fmt.Errorf("creating RouterNodeStatus %s: %w", r.NodeName, err)
 		}
 	}
