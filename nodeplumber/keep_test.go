@@ -56,6 +56,11 @@ func TestKeep(t *testing.T) {
 		{"the Underlay fails: the node keeps all it runs", withSecret(u), []evpnv1.L3VNI{red, blue}, 0, "fabric red blue | blue red"},
 		{"the Underlay fails and an L3VNI is deleted: that one still goes", withSecret(u), []evpnv1.L3VNI{red}, 0, "fabric red | red"},
 		{"the Underlay is deleted: everything goes", nil, []evpnv1.L3VNI{red, blue}, 0, " | "},
+		{"the node moved to another Underlay, which fails: the old one goes, nothing comes", func() *evpnv1.Underlay {
+			o := withSecret(u)
+			o.Name, o.UID = "other", "other-1"
+			return o
+		}(), []evpnv1.L3VNI{red, blue}, 0, " | "},
 		{"an L3VNI fails here: its running version stays", u, []evpnv1.L3VNI{red, blue}, 5, "fabric red blue | blue red"},
 		{"a recreated L3VNI of the same name is another object: the old one goes", u, []evpnv1.L3VNI{recreated, blue}, 0, "fabric blue red | blue red"},
 	}
@@ -63,7 +68,7 @@ func TestKeep(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			plan := planFor(tt.underlay, tt.l3vnis, tt.index)
 			if tt.underlay != nil {
-				plan.Underlay.UID = "fabric-1"
+				plan.Underlay.UID = tt.underlay.UID
 			}
 			got := Keep(Desired(plan, NodeFacts{}), plan, &running)
 			if n := names(got); n != tt.want {
