@@ -33,6 +33,7 @@ type Underlay struct {
 	UID     types.UID
 	Created metav1.Time
 	evpnv1.AcceptedUnderlay
+	selector labels.Selector // parsed once: the controller places every node
 }
 
 // L3VNI is the accepted version of an L3VNI, as nodes see it.
@@ -40,6 +41,26 @@ type L3VNI struct {
 	Name string
 	UID  types.UID
 	evpnv1.AcceptedL3VNI
+	selector labels.Selector
+}
+
+// compile parses a node selector once; nil selects every node, an invalid one none.
+func compile(sel *metav1.LabelSelector) labels.Selector {
+	if sel == nil {
+		return labels.Everything()
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return labels.Nothing()
+	}
+	return s
+}
+
+func matches(compiled labels.Selector, sel *metav1.LabelSelector, nodeLabels map[string]string) bool {
+	if compiled == nil {
+		return Selects(sel, nodeLabels)
+	}
+	return compiled.Matches(labels.Set(nodeLabels))
 }
 
 // EffectiveVRF is spec.vrf, or the L3VNI's name when unset.
@@ -57,14 +78,14 @@ func Published(underlays []evpnv1.Underlay, l3vnis []evpnv1.L3VNI) ([]Underlay, 
 	for i := range underlays {
 		u := &underlays[i]
 		if a := LastAccepted(u); a != nil && u.DeletionTimestamp.IsZero() {
-			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *a})
+			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *a, selector: compile(a.Spec.NodeSelector)})
 		}
 	}
 	var ls []L3VNI
 	for i := range l3vnis {
 		l := &l3vnis[i]
 		if a := LastAcceptedL3VNI(l); a != nil && l.DeletionTimestamp.IsZero() {
-			ls = append(ls, L3VNI{Name: l.Name, UID: l.UID, AcceptedL3VNI: *a})
+			ls = append(ls, L3VNI{Name: l.Name, UID: l.UID, AcceptedL3VNI: *a, selector: compile(a.Spec.NodeSelector)})
 		}
 	}
 	return us, ls
@@ -77,13 +98,13 @@ func (v Verdicts) Published() ([]Underlay, []L3VNI) {
 	for _, uv := range v.Underlays {
 		if uv.Accepted != nil {
 			u := uv.Underlay
-			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *uv.Accepted})
+			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *uv.Accepted, selector: compile(uv.Accepted.Spec.NodeSelector)})
 		}
 	}
 	var ls []L3VNI
 	for _, lv := range v.L3VNIs {
 		if lv.Accepted != nil {
-			ls = append(ls, L3VNI{Name: lv.L3VNI.Name, UID: lv.L3VNI.UID, AcceptedL3VNI: *lv.Accepted})
+			ls = append(ls, L3VNI{Name: lv.L3VNI.Name, UID: lv.L3VNI.UID, AcceptedL3VNI: *lv.Accepted, selector: compile(lv.Accepted.Spec.NodeSelector)})
 		}
 	}
 	return us, ls
@@ -132,7 +153,7 @@ func Place(n Node, underlays []Underlay, l3vnis []L3VNI) NodePlan {
 	plan := NodePlan{Node: n}
 	var selecting []*Underlay
 	for i := range underlays {
-		if Selects(underlays[i].Spec.NodeSelector, n.Labels) {
+		if matches(underlays[i].selector, underlays[i].Spec.NodeSelector, n.Labels) {
 			selecting = append(selecting, &underlays[i])
 		}
 	}
@@ -152,7 +173,7 @@ func Place(n Node, underlays []Underlay, l3vnis []L3VNI) NodePlan {
 	}
 	for i := range l3vnis {
 		l := &l3vnis[i]
-		if !Selects(l.Spec.NodeSelector, n.Labels) {
+		if !matches(l.selector, l.Spec.NodeSelector, n.Labels) {
 			continue
 		}
 		on := L3VNIOnNode{L3VNI: l}
