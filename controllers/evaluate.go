@@ -8,6 +8,7 @@ import (
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
@@ -75,9 +76,12 @@ func Evaluate(w *World, now metav1.Time) Plan {
 		st := *u.Status.DeepCopy()
 		st.Accepted = uv.Accepted
 		setCondition(&st.Conditions, evpnv1.ConditionAccepted, uv.OK(), reasonOf(uv.Problems), uv.Problems.Message(), u.Generation, now)
-		c, acceptedGen := counts{selected: countSelected(u.Spec.NodeSelector, w.Nodes)}, int64(0)
+		var c counts
+		var acceptedGen int64
 		if uv.Accepted != nil {
-			c, acceptedGen = tally.of("Underlay/"+u.Name), uv.Accepted.Generation
+			c, acceptedGen = tally.of(objKey{"Underlay", u.Name}), uv.Accepted.Generation
+		} else {
+			c.selected = countSelected(u.Spec.NodeSelector, w.Nodes)
 		}
 		st.SelectedNodes, st.ReadyNodes, st.FailedNodes = int32(c.selected), int32(c.ready), int32(len(c.failed))
 		st.Ready = fmt.Sprintf("%d/%d", c.ready, c.selected)
@@ -98,9 +102,12 @@ func Evaluate(w *World, now metav1.Time) Plan {
 		}
 		st.Accepted = lv.Accepted
 		setCondition(&st.Conditions, evpnv1.ConditionAccepted, lv.OK(), reasonOf(lv.Problems), lv.Problems.Message(), l.Generation, now)
-		c, acceptedGen := counts{selected: countSelected(l.Spec.NodeSelector, w.Nodes)}, int64(0)
+		var c counts
+		var acceptedGen int64
 		if lv.Accepted != nil {
-			c, acceptedGen = tally.of("L3VNI/"+l.Name), lv.Accepted.Generation
+			c, acceptedGen = tally.of(objKey{"L3VNI", l.Name}), lv.Accepted.Generation
+		} else {
+			c.selected = countSelected(l.Spec.NodeSelector, w.Nodes)
 		}
 		frrConfigurationCond(&p, &st, lv, w, c, now)
 		st.SelectedNodes, st.ReadyNodes, st.FailedNodes = int32(c.selected), int32(c.ready), int32(len(c.failed))
@@ -154,23 +161,26 @@ type counts struct {
 	nodes           []string // every selected node
 }
 
-// tally holds counts per object ("Underlay/name", "L3VNI/name").
-type tally map[string]*counts
+// objKey names an object of a kind.
+type objKey struct{ kind, name string }
+
+// tally holds counts per object.
+type tally map[objKey]*counts
 
 // of is an object's counts; zero when no node is selected.
-func (t tally) of(key string) counts {
+func (t tally) of(key objKey) counts {
 	if c := t[key]; c != nil {
 		return *c
 	}
 	return counts{}
 }
 
-// tallyNodes counts, per object ("Underlay/name", "L3VNI/name"), the nodes that
+// tallyNodes counts, per object, the nodes that
 // run its accepted version, those that cannot (with the node's own words when it
 // reported them) and those still applying it.
 func tallyNodes(plans []placement.NodePlan, statuses map[string]*evpnv1.RouterNodeStatus) tally {
 	out := tally{}
-	get := func(key string) *counts {
+	get := func(key objKey) *counts {
 		if out[key] == nil {
 			out[key] = &counts{}
 		}
@@ -180,16 +190,21 @@ func tallyNodes(plans []placement.NodePlan, statuses map[string]*evpnv1.RouterNo
 		p := &plans[i]
 		node := p.Node.Name
 		rs := statuses[node]
+		reports := l3vniReports(rs)
 		if p.Underlay != nil {
-			c := get("Underlay/" + p.Underlay.Name)
+			c := get(objKey{"Underlay", p.Underlay.Name})
 			c.add(node, p.UnderlayProblem, underlayReport(rs, p.Underlay.Name), p.Underlay.Generation)
 			for _, o := range p.Others {
 				pr := p.ConflictProblem()
-				get("Underlay/"+o.Name).add(node, &pr, nil, o.Generation)
+				get(objKey{"Underlay", o.Name}).add(node, &pr, nil, o.Generation)
 			}
 		}
 		for _, l := range p.L3VNIs {
-			get("L3VNI/"+l.L3VNI.Name).add(node, l.Problem, l3vniReport(rs, l.L3VNI.Name), l.L3VNI.Generation)
+			var report *nodeReport
+			if r, ok := reports[l.L3VNI.Name]; ok {
+				report = &r
+			}
+			get(objKey{"L3VNI", l.L3VNI.Name}).add(node, l.Problem, report, l.L3VNI.Generation)
 		}
 	}
 	return out
@@ -210,16 +225,16 @@ func underlayReport(rs *evpnv1.RouterNodeStatus, name string) *nodeReport {
 	return &nodeReport{u.ObservedGeneration, u.Ready, u.Message}
 }
 
-func l3vniReport(rs *evpnv1.RouterNodeStatus, name string) *nodeReport {
+// l3vniReports indexes what a node says of each L3VNI by name.
+func l3vniReports(rs *evpnv1.RouterNodeStatus) map[string]nodeReport {
 	if rs == nil {
 		return nil
 	}
+	out := make(map[string]nodeReport, len(rs.Status.L3VNIs))
 	for _, s := range rs.Status.L3VNIs {
-		if s.Name == name {
-			return &nodeReport{s.ObservedGeneration, s.Ready, s.Message}
-		}
+		out[s.Name] = nodeReport{s.ObservedGeneration, s.Ready, s.Message}
 	}
-	return nil
+	return out
 }
 
 func (c *counts) add(node string, problem *placement.Problem, report *nodeReport, gen int64) {
@@ -239,10 +254,18 @@ func (c *counts) add(node string, problem *placement.Problem, report *nodeReport
 	}
 }
 
+// countSelected counts the nodes an object that nodes do not run selects.
 func countSelected(sel *metav1.LabelSelector, nodes []placement.Node) int {
+	s := labels.Everything()
+	if sel != nil {
+		var err error
+		if s, err = metav1.LabelSelectorAsSelector(sel); err != nil {
+			return 0
+		}
+	}
 	n := 0
 	for i := range nodes {
-		if placement.Selects(sel, nodes[i].Labels) {
+		if s.Matches(labels.Set(nodes[i].Labels)) {
 			n++
 		}
 	}

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"sort"
 
@@ -33,7 +34,9 @@ type Underlay struct {
 	UID     types.UID
 	Created metav1.Time
 	evpnv1.AcceptedUnderlay
-	selector labels.Selector // parsed once: the controller places every node
+	// Parsed once: the controller places every node with them.
+	selector labels.Selector
+	fits     indexLimit
 }
 
 // L3VNI is the accepted version of an L3VNI, as nodes see it.
@@ -42,6 +45,48 @@ type L3VNI struct {
 	UID  types.UID
 	evpnv1.AcceptedL3VNI
 	selector labels.Selector
+	fits     indexLimit
+}
+
+// indexLimit is the highest node index that has its addresses in an object's
+// CIDRs; an index above it, or any index when the limit is unknown, is checked
+// the slow way, which also says why it does not fit.
+type indexLimit struct {
+	known bool
+	max   int
+}
+
+func (l indexLimit) fits(index int) bool { return l.known && index <= l.max }
+
+// limitOf is the highest index whose host (index+offset) every CIDR holds.
+func limitOf(cidrs []string, offsets []int) indexLimit {
+	lim := indexLimit{known: true, max: math.MaxInt32}
+	for i, c := range cidrs {
+		if c == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return indexLimit{}
+		}
+		if m := addressing.MaxHost(p); m.IsInt64() && m.Int64()-int64(offsets[i]) < int64(lim.max) {
+			lim.max = int(m.Int64()) - offsets[i]
+		}
+	}
+	return lim
+}
+
+func underlayLimit(spec *evpnv1.UnderlaySpec) indexLimit {
+	rid := spec.RouterIDCIDR
+	if rid == "" {
+		rid = DefaultRouterIDCIDR
+	}
+	return limitOf([]string{spec.VTEPCIDR, rid}, []int{addressing.VTEPOffset, addressing.RouterIDOffset})
+}
+
+func l3vniLimit(spec *evpnv1.L3VNISpec) indexLimit {
+	c := spec.HostSession.LocalCIDR
+	return limitOf([]string{c.IPv4, c.IPv6}, []int{addressing.HostLegOffset, addressing.HostLegOffset})
 }
 
 // compile parses a node selector once; nil selects every node, an invalid one none.
@@ -78,14 +123,14 @@ func Published(underlays []evpnv1.Underlay, l3vnis []evpnv1.L3VNI) ([]Underlay, 
 	for i := range underlays {
 		u := &underlays[i]
 		if a := LastAccepted(u); a != nil && u.DeletionTimestamp.IsZero() {
-			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *a, selector: compile(a.Spec.NodeSelector)})
+			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *a, selector: compile(a.Spec.NodeSelector), fits: underlayLimit(&a.Spec)})
 		}
 	}
 	var ls []L3VNI
 	for i := range l3vnis {
 		l := &l3vnis[i]
 		if a := LastAcceptedL3VNI(l); a != nil && l.DeletionTimestamp.IsZero() {
-			ls = append(ls, L3VNI{Name: l.Name, UID: l.UID, AcceptedL3VNI: *a, selector: compile(a.Spec.NodeSelector)})
+			ls = append(ls, L3VNI{Name: l.Name, UID: l.UID, AcceptedL3VNI: *a, selector: compile(a.Spec.NodeSelector), fits: l3vniLimit(&a.Spec)})
 		}
 	}
 	return us, ls
@@ -98,13 +143,13 @@ func (v Verdicts) Published() ([]Underlay, []L3VNI) {
 	for _, uv := range v.Underlays {
 		if uv.Accepted != nil {
 			u := uv.Underlay
-			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *uv.Accepted, selector: compile(uv.Accepted.Spec.NodeSelector)})
+			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *uv.Accepted, selector: compile(uv.Accepted.Spec.NodeSelector), fits: underlayLimit(&uv.Accepted.Spec)})
 		}
 	}
 	var ls []L3VNI
 	for _, lv := range v.L3VNIs {
 		if lv.Accepted != nil {
-			ls = append(ls, L3VNI{Name: lv.L3VNI.Name, UID: lv.L3VNI.UID, AcceptedL3VNI: *lv.Accepted, selector: compile(lv.Accepted.Spec.NodeSelector)})
+			ls = append(ls, L3VNI{Name: lv.L3VNI.Name, UID: lv.L3VNI.UID, AcceptedL3VNI: *lv.Accepted, selector: compile(lv.Accepted.Spec.NodeSelector), fits: l3vniLimit(&lv.Accepted.Spec)})
 		}
 	}
 	return us, ls
@@ -150,7 +195,7 @@ func (p *NodePlan) Runs() bool { return p.Underlay != nil && p.UnderlayProblem =
 // index outside a CIDR, a missing index or a missing Underlay is a problem of this
 // node alone.
 func Place(n Node, underlays []Underlay, l3vnis []L3VNI) NodePlan {
-	plan := NodePlan{Node: n}
+	plan := NodePlan{Node: n, L3VNIs: make([]L3VNIOnNode, 0, len(l3vnis))}
 	var selecting []*Underlay
 	for i := range underlays {
 		if matches(underlays[i].selector, underlays[i].Spec.NodeSelector, n.Labels) {
@@ -205,6 +250,9 @@ func underlayProblem(n Node, u *Underlay) *Problem {
 		p := problemf(ReasonNoNodeIndex, "node %s has no index yet (annotation %s)", n.Name, evpnv1.NodeIndexAnnotation)
 		return &p
 	}
+	if u.fits.fits(n.Index) {
+		return nil
+	}
 	rid := u.Spec.RouterIDCIDR
 	if rid == "" {
 		rid = DefaultRouterIDCIDR
@@ -221,6 +269,9 @@ func underlayProblem(n Node, u *Underlay) *Problem {
 }
 
 func hostLegProblem(n Node, l *L3VNI) *Problem {
+	if l.fits.fits(n.Index) {
+		return nil
+	}
 	for _, cidr := range []string{l.Spec.HostSession.LocalCIDR.IPv4, l.Spec.HostSession.LocalCIDR.IPv6} {
 		if cidr == "" {
 			continue

@@ -70,3 +70,19 @@ func TestPublishedIsWhatWasAccepted(t *testing.T) {
 		t.Errorf("controller %s, plumber %s", controller.String(), plumber.String())
 	}
 }
+
+// TestIndexLimitAgreesWithAddressing: the fast check of whether an index fits
+// says what addressing says, at every index around the edges.
+func TestIndexLimitAgreesWithAddressing(t *testing.T) {
+	for _, cidrs := range [][2]string{{"10.0.0.0/28", ""}, {"10.0.0.0/30", ""}, {"192.169.10.0/24", "fd00::/120"}, {"", "fd00::/64"}, {"10.0.0.0/31", ""}} {
+		l := L3VNI{Name: "x"}
+		l.Spec.HostSession.LocalCIDR = evpnv1.LocalCIDR{IPv4: cidrs[0], IPv6: cidrs[1]}
+		lim := l3vniLimit(&l.Spec)
+		for idx := 0; idx < 300; idx++ {
+			slow := func() bool { c := l; c.fits = indexLimit{}; return hostLegProblem(Node{Name: "n", Index: idx}, &c) == nil }()
+			if fast := lim.fits(idx); fast != slow {
+				t.Errorf("%v index %d: fast %v, addressing %v", cidrs, idx, fast, slow)
+			}
+		}
+	}
+}
