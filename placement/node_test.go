@@ -79,7 +79,11 @@ func TestIndexLimitAgreesWithAddressing(t *testing.T) {
 		l.Spec.HostSession.LocalCIDR = evpnv1.LocalCIDR{IPv4: cidrs[0], IPv6: cidrs[1]}
 		lim := l3vniLimit(&l.Spec)
 		for idx := 0; idx < 300; idx++ {
-			slow := func() bool { c := l; c.fits = indexLimit{}; return hostLegProblem(Node{Name: "n", Index: idx}, &c) == nil }()
+			slow := func() bool {
+				c := l
+				c.fits = indexLimit{}
+				return hostLegProblem(Node{Name: "n", Index: idx}, &c) == nil
+			}()
 			if fast := lim.fits(idx); fast != slow {
 				t.Errorf("%v index %d: fast %v, addressing %v", cidrs, idx, fast, slow)
 			}
