@@ -5,9 +5,9 @@
 //     all others. A verdict depends on the objects only, never on nodes: a node
 //     that joins, leaves or is relabelled can make that node fail, but never turns
 //     an accepted object into a rejected one.
-//   - published.go: the decision the controller publishes in each object's status
+//   - the decision the controller publishes in each object's status
 //     (status.accepted: the version nodes run, which a rejected update does not
-//     replace), and how a reader gets it back.
+//     replace): Verdicts.Published for the controller, Published for a reader.
 //   - node.go: from the published versions and one node's facts, which Underlay
 //     owns the node, which L3VNIs it runs, and what keeps it from running one.
 //     Problems found there belong to that node and fail it alone.
