@@ -16,11 +16,16 @@ type L3VNISpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=15
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`
+	// +kubebuilder:validation:XValidation:rule="!(self in ['default', 'lo'])",message="default is FRR's own VRF and lo every namespace's loopback: pick another VRF name"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(br|vx|pe|hs)[0-9]+$')",message="br<N>, vx<N>, pe<N> and hs<N> are the names of the devices the plumber makes for each VNI: pick another VRF name"
 	// +optional
 	VRF string `json:"vrf,omitempty"`
 
 	// RouteDistinguisher of the VRF's routes; FRR's automatic value when unset.
+	// +kubebuilder:validation:MaxLength=26
 	// +kubebuilder:validation:Pattern=`^([0-9]{1,10}|[0-9]{1,3}(\.[0-9]{1,3}){3}):[0-9]{1,10}$`
+	// +kubebuilder:validation:XValidation:rule="!self.split(':')[0].contains('.') || (isIP(self.split(':')[0]) && int(self.split(':')[1]) <= 65535)",message="IPv4:NN needs a valid IPv4 address and NN at most 65535"
+	// +kubebuilder:validation:XValidation:rule="self.split(':')[0].contains('.') || (int(self.split(':')[0]) <= 65535 ? int(self.split(':')[1]) <= 4294967295 : (int(self.split(':')[0]) <= 4294967295 && int(self.split(':')[1]) <= 65535))",message="ASN:NN takes NN up to 4294967295 after a 2-byte ASN (up to 65535), and up to 65535 after a 4-byte ASN (up to 4294967295)"
 	// +optional
 	RouteDistinguisher string `json:"routeDistinguisher,omitempty"`
 
@@ -58,7 +63,10 @@ type L3VNISpec struct {
 }
 
 // RouteTarget is a BGP extended community, ASN:NN or IPv4:NN.
+// +kubebuilder:validation:MaxLength=26
 // +kubebuilder:validation:Pattern=`^([0-9]{1,10}|[0-9]{1,3}(\.[0-9]{1,3}){3}):[0-9]{1,10}$`
+// +kubebuilder:validation:XValidation:rule="!self.split(':')[0].contains('.') || (isIP(self.split(':')[0]) && int(self.split(':')[1]) <= 65535)",message="IPv4:NN needs a valid IPv4 address and NN at most 65535"
+// +kubebuilder:validation:XValidation:rule="self.split(':')[0].contains('.') || (int(self.split(':')[0]) <= 65535 ? int(self.split(':')[1]) <= 4294967295 : (int(self.split(':')[0]) <= 4294967295 && int(self.split(':')[1]) <= 65535))",message="ASN:NN takes NN up to 4294967295 after a 2-byte ASN (up to 65535), and up to 65535 after a 4-byte ASN (up to 4294967295)"
 type RouteTarget string
 
 // HostSession is the router-to-host BGP session carried by the L3VNI's veth pair.
@@ -90,12 +98,16 @@ type LocalCIDR struct {
 	// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).ip().family() == 4",message="localCIDR.ipv4 must be an IPv4 CIDR such as 192.169.10.0/24"
 	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",message="localCIDR.ipv4 must be a network address (host bits zero)"
 	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() <= 30",message="localCIDR.ipv4 must be /30 or larger: it holds the router leg and at least one host leg"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() >= 16",message="localCIDR.ipv4 must be /16 or narrower: its connected route on every selected node's host leg would capture the node's own traffic"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).ip().isGlobalUnicast()",message="localCIDR.ipv4 must be a unicast range: not link-local (169.254.0.0/16), loopback, multicast or unspecified"
 	// +optional
 	IPv4 string `json:"ipv4,omitempty"`
 	// +kubebuilder:validation:MaxLength=43
 	// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).ip().family() == 6",message="localCIDR.ipv6 must be an IPv6 CIDR such as fd00:10::/64"
 	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",message="localCIDR.ipv6 must be a network address (host bits zero)"
 	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() <= 126",message="localCIDR.ipv6 must be /126 or larger: it holds the router leg and at least one host leg"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() >= 64",message="localCIDR.ipv6 must be /64 or narrower: its connected route on every selected node's host leg would capture the node's own traffic"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).ip().isGlobalUnicast()",message="localCIDR.ipv6 must be a unicast range: not link-local (fe80::/10), loopback, multicast or unspecified"
 	// +optional
 	IPv6 string `json:"ipv6,omitempty"`
 }
@@ -109,6 +121,8 @@ type FRRK8sSpec struct {
 	// merges sessions to the same neighbor only when their connect times agree:
 	// give MetalLB's BGPPeer (spec.connectTime) the same value. Unset means
 	// FRR-K8s's default, which is what a BGPPeer without one uses too.
+	// +kubebuilder:validation:XValidation:rule="duration(self).getSeconds() >= 1 && duration(self).getSeconds() <= 65535",message="connectTime must be between 1s and 65535s (FRR-K8s's own limits)"
+	// +kubebuilder:validation:XValidation:rule="duration(self).getMilliseconds() % 1000 == 0",message="connectTime must be a whole number of seconds (FRR-K8s's own rule)"
 	// +optional
 	ConnectTime *metav1.Duration `json:"connectTime,omitempty"`
 
@@ -243,6 +257,7 @@ type AcceptedL3VNI struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=evpn
 // +kubebuilder:validation:XValidation:rule="has(self.spec.vrf) || size(self.metadata.name) <= 15",message="spec.vrf is required when metadata.name is longer than 15 characters (a VRF name is a Linux interface name)"
+// +kubebuilder:validation:XValidation:rule="has(self.spec.vrf) || !(self.metadata.name in ['default', 'lo'] || self.metadata.name.matches('^(br|vx|pe|hs)[0-9]+$') || self.metadata.name.contains('.'))",message="metadata.name cannot be the VRF name (FRR's default, lo, a device the plumber makes, or a dotted name): set spec.vrf"
 // +kubebuilder:printcolumn:name="VNI",type=integer,JSONPath=`.spec.vni`
 // +kubebuilder:printcolumn:name="VRF",type=string,JSONPath=`.status.vrf`
 // +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`

@@ -35,6 +35,8 @@ type UnderlaySpec struct {
 	// +kubebuilder:validation:MaxLength=18
 	// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).ip().family() == 4",message="vtepCIDR must be an IPv4 CIDR such as 100.65.0.0/24"
 	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",message="vtepCIDR must be a network address (host bits zero)"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() <= 31",message="vtepCIDR must hold at least one node's VTEP: /31 or larger"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).ip().isGlobalUnicast()",message="vtepCIDR must be a unicast range: not loopback, link-local, multicast or unspecified"
 	VTEPCIDR string `json:"vtepCIDR"`
 
 	// RouterIDCIDR is the IPv4 range of the BGP router IDs: a node's router ID is
@@ -43,6 +45,7 @@ type UnderlaySpec struct {
 	// +kubebuilder:validation:MaxLength=18
 	// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).ip().family() == 4",message="routerIDCIDR must be an IPv4 CIDR such as 10.0.0.0/24"
 	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",message="routerIDCIDR must be a network address (host bits zero)"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() <= 31",message="routerIDCIDR must hold at least one node's router ID: /31 or larger"
 	// +optional
 	RouterIDCIDR string `json:"routerIDCIDR,omitempty"`
 
@@ -54,13 +57,17 @@ type UnderlaySpec struct {
 	VXLANPort int32 `json:"vxlanPort,omitempty"`
 }
 
-// InterfaceName is a Linux network interface name.
+// InterfaceName is the Linux name of a NIC to move into the router's netns.
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=15
 // +kubebuilder:validation:Pattern=`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`
+// +kubebuilder:validation:XValidation:rule="self != 'lo'",message="lo is every namespace's loopback, not a NIC to move"
+// +kubebuilder:validation:XValidation:rule="!self.matches('^(br|vx|pe|hs)[0-9]+$')",message="br<N>, vx<N>, pe<N> and hs<N> are the names of the devices the plumber makes for each VNI"
 type InterfaceName string
 
 // Neighbor is a BGP peer of the router in the fabric.
+// +kubebuilder:validation:XValidation:rule="!has(self.holdTime) || !has(self.keepaliveTime) || duration(self.holdTime) == duration('0s') || duration(self.keepaliveTime) <= duration(self.holdTime)",message="keepaliveTime must not exceed holdTime"
+// +kubebuilder:validation:XValidation:rule="!has(self.keepaliveTime) || has(self.holdTime) || duration(self.keepaliveTime) <= duration('21845s')",message="keepaliveTime alone must be at most 21845s: the hold time is 3 times it, at most 65535s"
 type Neighbor struct {
 	// Address is the peer's IP address.
 	// +kubebuilder:validation:MaxLength=45
@@ -85,7 +92,8 @@ type Neighbor struct {
 	HoldTime *metav1.Duration `json:"holdTime,omitempty"`
 
 	// KeepaliveTime is the BGP keepalive interval; FRR's default (60s) when unset.
-	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('65535s')",message="keepaliveTime must be at most 65535s"
+	// Without holdTime, the hold time is 3 times it.
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('65535s')",message="keepaliveTime must be between 0s and 65535s"
 	// +optional
 	KeepaliveTime *metav1.Duration `json:"keepaliveTime,omitempty"`
 
