@@ -135,6 +135,8 @@ func (r *EVPNReconciler) snapshot(ctx context.Context) (*World, error) {
 	var configs frrv1beta1.FRRConfigurationList
 	nodes := &metav1.PartialObjectMetadataList{}
 	nodes.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
+	secrets := &metav1.PartialObjectMetadataList{}
+	secrets.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
 	lists := []struct {
 		list client.ObjectList
 		opts []client.ListOption
@@ -143,6 +145,7 @@ func (r *EVPNReconciler) snapshot(ctx context.Context) (*World, error) {
 		{&l3vnis, []client.ListOption{client.InNamespace(r.Namespace)}},
 		{&statuses, []client.ListOption{client.InNamespace(r.Namespace)}},
 		{nodes, nil},
+		{secrets, []client.ListOption{client.InNamespace(r.Namespace)}},
 	}
 	for _, l := range lists {
 		if err := r.Client.List(ctx, l.list, l.opts...); err != nil {
@@ -160,6 +163,10 @@ func (r *EVPNReconciler) snapshot(ctx context.Context) (*World, error) {
 		}
 	}
 	w.Underlays, w.L3VNIs = underlays.Items, l3vnis.Items
+	w.Secrets = make(map[string]bool, len(secrets.Items))
+	for _, s := range secrets.Items {
+		w.Secrets[s.Name] = true
+	}
 	for i := range statuses.Items {
 		w.RouterStatuses[statuses.Items[i].Name] = &statuses.Items[i]
 	}
@@ -364,6 +371,10 @@ func (r *EVPNReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&evpnv1.RouterNodeStatus{}, toWorld, builder.WithPredicates(inNamespace)).
 		Watches(&corev1.Node{}, toWorld, builder.OnlyMetadata, builder.WithPredicates(predicate.Or(
 			predicate.LabelChangedPredicate{}, nodeIndexChanged()))).
+		// Only whether a password Secret exists matters here: names, never data.
+		Watches(&corev1.Secret{}, toWorld, builder.OnlyMetadata, builder.WithPredicates(inNamespace, predicate.Funcs{
+			UpdateFunc: func(event.UpdateEvent) bool { return false },
+		})).
 		Build(r)
 	if err != nil {
 		return err

@@ -195,6 +195,17 @@ func TestConflicts(t *testing.T) {
 			l.Spec.HostSession.HostASN = 65000
 			return l
 		}, 0, placement.ReasonHostASNMismatch, "hostASN 65000 differs from 64515 of L3VNI red"},
+		{"VRF named like the Underlay's NIC", func(ns, g string) client.Object {
+			l := l3vni(ns, "blue", g, 200, "192.169.20.0/24")
+			l.Spec.VRF = "eth1"
+			return l
+		}, 0, placement.ReasonNameTaken, `VRF "eth1" has the name of a NIC of Underlay fabric`},
+		{"password Secret that does not exist", func(ns, g string) client.Object {
+			u := underlay(ns, "second", g+"-other")
+			u.Spec.NodeSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"other": g}}
+			u.Spec.Neighbors[0].PasswordSecret = &evpnv1.SecretRef{Name: "missing"}
+			return u
+		}, 0, placement.ReasonSecretMissing, `password Secret "missing" does not exist`},
 		{"partly overlapping vtepCIDR", func(ns, g string) client.Object {
 			u := underlay(ns, "second", g+"-other")
 			u.Spec.NodeSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"other": g}}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -75,6 +76,8 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (ctrl.Manager, error) {
 			&evpnv1.L3VNI{}:            {Namespaces: ours},
 			&evpnv1.Underlay{}:         {Namespaces: ours},
 			&evpnv1.RouterNodeStatus{}: {Namespaces: ours},
+			// Names only: whether a password Secret exists.
+			&metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}: {Namespaces: ours},
 		}},
 	})
 	if err != nil {

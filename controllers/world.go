@@ -20,6 +20,9 @@ type World struct {
 	// FRRConfigurations are the generated ones that exist, keyed by their
 	// OwnerAnnotation ("namespace/name" of the L3VNI).
 	FRRConfigurations map[string]*frrv1beta1.FRRConfiguration
+	// Secrets are the names of the Secrets in the namespace, which a new
+	// Underlay generation's password Secrets must be among (nil: not checked).
+	Secrets map[string]bool
 	// FRRK8sNamespace is where this controller writes FRRConfigurations.
 	FRRK8sNamespace string
 	// FRRK8sMissing is true when FRR-K8s's CRDs are not installed: no

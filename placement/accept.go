@@ -24,6 +24,8 @@ const (
 	ReasonAmbiguousRouterASN   = "AmbiguousRouterASN"
 	ReasonNoUnderlay           = "NoUnderlay"
 	ReasonWrongFRRK8sNamespace = "UnsupportedFRRK8sNamespace"
+	ReasonNameTaken            = "NameTaken"
+	ReasonSecretMissing        = "PasswordSecretMissing"
 )
 
 // DefaultRouterIDCIDR is routerIDCIDR when an Underlay leaves it unset (the API
@@ -67,9 +69,14 @@ type Verdicts struct {
 // nodes still run. Among objects that conflict, the one with priority (an accepted
 // version first, then the oldest, then by name) keeps its claim and the other is
 // rejected. frrK8sNamespace is where the controller writes FRRConfigurations.
-func Accept(underlays []evpnv1.Underlay, l3vnis []evpnv1.L3VNI, frrK8sNamespace string) Verdicts {
+//
+// secrets names the Secrets of the namespace: a new Underlay generation that
+// names a password Secret that does not exist is refused (nil: not checked). A
+// version already accepted is not refused for a Secret that went later: that
+// fails on the nodes, which keep what they run.
+func Accept(underlays []evpnv1.Underlay, l3vnis []evpnv1.L3VNI, secrets map[string]bool, frrK8sNamespace string) Verdicts {
 	var v Verdicts
-	v.Underlays = acceptUnderlays(underlays)
+	v.Underlays = acceptUnderlays(underlays, runningVRFs(l3vnis), secrets)
 	v.L3VNIs = acceptL3VNIs(l3vnis, v.Underlays, frrK8sNamespace)
 	return v
 }
@@ -159,7 +166,24 @@ func partlyOverlap(a, b netip.Prefix) bool {
 	return a.IsValid() && b.IsValid() && a.Overlaps(b) && a.Masked() != b.Masked()
 }
 
-func acceptUnderlays(underlays []evpnv1.Underlay) []*UnderlayVerdict {
+// runningVRFs maps the VRF names nodes run to their L3VNI: a NIC moved into the
+// router netns must not take one of them.
+func runningVRFs(l3vnis []evpnv1.L3VNI) map[string]string {
+	out := map[string]string{}
+	for i := range l3vnis {
+		l := &l3vnis[i]
+		if a := LastAcceptedL3VNI(l); a != nil && l.DeletionTimestamp.IsZero() {
+			vrf := a.Spec.VRF
+			if vrf == "" {
+				vrf = l.Name
+			}
+			out[vrf] = l.Name
+		}
+	}
+	return out
+}
+
+func acceptUnderlays(underlays []evpnv1.Underlay, vrfs map[string]string, secrets map[string]bool) []*UnderlayVerdict {
 	claims := map[string]underlayClaim{}
 	for i := range underlays {
 		if a := LastAccepted(&underlays[i]); a != nil {
@@ -181,6 +205,19 @@ func acceptUnderlays(underlays []evpnv1.Underlay) []*UnderlayVerdict {
 		if u.Spec.NodeSelector != nil {
 			if _, err := metav1.LabelSelectorAsSelector(u.Spec.NodeSelector); err != nil {
 				v.Problems = append(v.Problems, problemf(ReasonInvalidSpec, "nodeSelector: %v", err))
+			}
+		}
+		for _, nic := range u.Spec.NICs {
+			if l, ok := vrfs[string(nic)]; ok {
+				v.Problems = append(v.Problems, problemf(ReasonNameTaken, "NIC %s has the name of L3VNI %s's VRF, and both live in the router's netns", nic, l))
+			}
+		}
+		if secrets != nil && (v.Accepted == nil || v.Accepted.Generation != u.Generation) {
+			for _, n := range u.Spec.Neighbors {
+				if n.PasswordSecret != nil && !secrets[n.PasswordSecret.Name] {
+					v.Problems = append(v.Problems, problemf(ReasonSecretMissing,
+						"neighbor %s: password Secret %q does not exist in namespace %s: create it first", n.Address, n.PasswordSecret.Name, u.Namespace))
+				}
 			}
 		}
 		for _, other := range sortedKeys(claims) {
@@ -236,9 +273,13 @@ func claimOfL3VNI(name string, spec *evpnv1.L3VNISpec) (l3vniClaim, Problems) {
 func acceptL3VNIs(l3vnis []evpnv1.L3VNI, underlays []*UnderlayVerdict, frrK8sNamespace string) []*L3VNIVerdict {
 	// The router ASN an L3VNI without hostSession.asn takes: the Underlays'.
 	underlayASNs := map[int64]bool{}
+	nics := map[string]string{} // NIC name -> Underlay: they live in the router netns
 	for _, uv := range underlays {
 		if uv.Accepted != nil {
 			underlayASNs[uv.Accepted.Spec.ASN] = true
+			for _, n := range uv.Accepted.Spec.NICs {
+				nics[string(n)] = uv.Underlay.Name
+			}
 		}
 	}
 	claims := map[string]l3vniClaim{}
@@ -289,6 +330,9 @@ func acceptL3VNIs(l3vnis []evpnv1.L3VNI, underlays []*UnderlayVerdict, frrK8sNam
 					}
 				}
 			}
+		}
+		if u, ok := nics[mine.vrf]; ok {
+			v.Problems = append(v.Problems, problemf(ReasonNameTaken, "VRF %q has the name of a NIC of Underlay %s, and both live in the router's netns: set spec.vrf", mine.vrf, u))
 		}
 		if other, asn, ok := otherHostASN(claims, mine.hostASN); ok {
 			v.Problems = append(v.Problems, problemf(ReasonHostASNMismatch,

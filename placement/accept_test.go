@@ -84,6 +84,12 @@ func TestAcceptL3VNIs(t *testing.T) {
 			wantRuns: map[string]int64{"red": 0, "green": 1},
 		},
 		{
+			name:    "a VRF named like a NIC of an Underlay: both live in the router's netns",
+			l3vnis:  []evpnv1.L3VNI{func() evpnv1.L3VNI { l := l3vni("red", 0, 100, "192.169.10.0/24"); l.Spec.VRF = "eth1"; return l }()},
+			want:    map[string]string{"red": ReasonNameTaken},
+			wantMsg: map[string]string{"red": `VRF "eth1" has the name of a NIC of Underlay fabric`},
+		},
+		{
 			name:      "no Underlay to take the router ASN from",
 			underlays: []evpnv1.Underlay{},
 			l3vnis:    []evpnv1.L3VNI{l3vni("red", 0, 100, "192.169.10.0/24")},
@@ -107,7 +113,7 @@ func TestAcceptL3VNIs(t *testing.T) {
 			if underlays == nil {
 				underlays = []evpnv1.Underlay{fabric}
 			}
-			v := Accept(underlays, tt.l3vnis, "frr-k8s-system")
+			v := Accept(underlays, tt.l3vnis, nil, "frr-k8s-system")
 			if len(v.L3VNIs) != len(tt.l3vnis) {
 				t.Fatalf("%d verdicts for %d L3VNIs", len(v.L3VNIs), len(tt.l3vnis))
 			}
@@ -141,6 +147,10 @@ func reasonOrAccepted(ps Problems) string {
 }
 
 func TestAcceptUnderlays(t *testing.T) {
+	withSecret := func(u evpnv1.Underlay, name string) evpnv1.Underlay {
+		u.Spec.Neighbors[0].PasswordSecret = &evpnv1.SecretRef{Name: name}
+		return u
+	}
 	withRID := func(u evpnv1.Underlay, cidr string) evpnv1.Underlay { u.Spec.RouterIDCIDR = cidr; return u }
 	tests := []struct {
 		name      string
@@ -158,6 +168,12 @@ func TestAcceptUnderlays(t *testing.T) {
 			map[string]string{"a": ReasonAccepted, "b": ReasonOverlappingCIDR}, map[string]string{"b": "routerIDCIDR"}},
 		{"the Underlay nodes run keeps its range against an older newcomer", []evpnv1.Underlay{underlay("old", 0, "1", "100.65.0.0/24"), publishedUnderlay(underlay("young", 5, "2", "100.65.0.0/25"))},
 			map[string]string{"old": ReasonOverlappingCIDR, "young": ReasonAccepted}, nil},
+		{"a new generation names a password Secret that does not exist", []evpnv1.Underlay{withSecret(underlay("a", 0, "1", "100.65.0.0/24"), "nope")},
+			map[string]string{"a": ReasonSecretMissing}, map[string]string{"a": `password Secret "nope" does not exist`}},
+		{"an existing one is fine", []evpnv1.Underlay{withSecret(underlay("a", 0, "1", "100.65.0.0/24"), "leaf")},
+			map[string]string{"a": ReasonAccepted}, nil},
+		{"an accepted version whose Secret went stays accepted: its nodes report it", []evpnv1.Underlay{publishedUnderlay(withSecret(underlay("a", 0, "1", "100.65.0.0/24"), "gone"))},
+			map[string]string{"a": ReasonAccepted}, nil},
 		{"selectors that overlap are not an object's problem: nodes decide", []evpnv1.Underlay{underlay("a", 0, "1", "100.65.0.0/24"), func() evpnv1.Underlay {
 			u := underlay("b", 1, "", "100.66.0.0/24")
 			u.Spec.NodeSelector = nil
@@ -166,7 +182,7 @@ func TestAcceptUnderlays(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, uv := range Accept(tt.underlays, nil, "x").Underlays {
+			for _, uv := range Accept(tt.underlays, nil, map[string]bool{"leaf": true}, "x").Underlays {
 				name := uv.Underlay.Name
 				if got := reasonOrAccepted(uv.Problems); got != tt.want[name] {
 					t.Errorf("%s: %s (%q), want %s", name, got, uv.Problems.Message(), tt.want[name])
@@ -184,14 +200,24 @@ func TestRouterASNFollowsTheUnderlay(t *testing.T) {
 	l := publishedL3VNI(l3vni("red", 0, 100, "192.169.10.0/24"))
 	u = updated(u)
 	u.Spec.ASN = 65000
-	v := Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{l}, "x")
+	v := Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{l}, nil, "x")
 	if got := v.L3VNIs[0].Accepted.RouterASN; got != 65000 {
 		t.Errorf("router ASN %d after the only Underlay moved to 65000", got)
 	}
 	asn := int64(4200000000)
 	l.Spec.HostSession.ASN = &asn
-	v = Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{l}, "x")
+	v = Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{l}, nil, "x")
 	if got := v.L3VNIs[0].Accepted.RouterASN; got != asn {
 		t.Errorf("hostSession.asn is %d, router ASN %d", asn, got)
+	}
+}
+
+func TestNICCannotTakeARunningVRFsName(t *testing.T) {
+	red := publishedL3VNI(l3vni("red", 0, 100, "192.169.10.0/24"))
+	u := underlay("fabric", 1, "g", "100.65.0.0/24")
+	u.Spec.NICs = []evpnv1.InterfaceName{"red"}
+	v := Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{red}, nil, "x")
+	if got := v.Underlays[0].Problems; got.Reason() != ReasonNameTaken || !strings.Contains(got.Message(), "NIC red has the name of L3VNI red's VRF") {
+		t.Errorf("problems %q", got.Message())
 	}
 }
