@@ -336,10 +336,15 @@ func (s *sequence) publishedDiff() (string, error) {
 	var ls evpnv1.L3VNIList
 	var rs evpnv1.RouterNodeStatusList
 	var nodes corev1.NodeList
-	for _, l := range []client.ObjectList{&us, &ls, &rs, &nodes} {
+	var secrets corev1.SecretList
+	for _, l := range []client.ObjectList{&us, &ls, &rs, &nodes, &secrets} {
 		if err := s.c.List(ctx, l, client.InNamespace(s.ns)); err != nil {
 			return "", err
 		}
+	}
+	w.Secrets = map[string]bool{}
+	for _, sec := range secrets.Items {
+		w.Secrets[sec.Name] = true
 	}
 	w.Underlays, w.L3VNIs = us.Items, ls.Items
 	for i := range rs.Items {
