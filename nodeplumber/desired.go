@@ -30,6 +30,7 @@ const (
 const (
 	ReasonNICMissing    = "NICMissing"
 	ReasonSecretMissing = "SecretMissing"
+	ReasonNICInUse      = "NICCarriesDefaultRoute"
 	ReasonApplyFailed   = "ApplyFailed"
 	ReasonReloadFailed  = "ReloadFailed"
 	ReasonNotReloaded   = "RouterNotAnswering"
@@ -42,6 +43,9 @@ type NodeFacts struct {
 	UnderlayMTU int
 	// NICError says why the underlay NICs could not be read (one is missing).
 	NICError error
+	// NICInUse says that a NIC still on the host carries the host's default
+	// route: it is not moved.
+	NICInUse error
 	// Passwords maps a Secret name to the "password" value it holds; a Secret
 	// that is missing or has no such key is absent.
 	Passwords map[string]string
@@ -114,8 +118,12 @@ func Desired(plan placement.NodePlan, facts NodeFacts) Decision {
 	}
 	u := plan.Underlay
 	d.UnderlayProblem = plan.UnderlayProblem
-	if d.UnderlayProblem == nil && facts.NICError != nil {
+	switch {
+	case d.UnderlayProblem != nil:
+	case facts.NICError != nil:
 		d.UnderlayProblem = &placement.Problem{Reason: ReasonNICMissing, Message: fmt.Sprintf("Underlay %s: %v", u.Name, facts.NICError)}
+	case facts.NICInUse != nil:
+		d.UnderlayProblem = &placement.Problem{Reason: ReasonNICInUse, Message: fmt.Sprintf("Underlay %s: %v", u.Name, facts.NICInUse)}
 	}
 	var underlay UnderlayState
 	var fu frrtemplates.Underlay

@@ -722,22 +722,75 @@ func containsPrefix(list []netip.Prefix, s string) bool {
 // NICMTU is the smallest MTU of the underlay NICs, wherever they are (on the host
 // before their move, in the router netns after).
 func (k *Kernel) NICMTU(netnsName string, nics []string) (int, error) {
+	mtu, _, err := k.ReadNICs(netnsName, nics)
+	return mtu, err
+}
+
+// ReadNICs reads what the plumber must know of the underlay NICs before it moves
+// them: their smallest MTU, wherever they are, and whether one still on the host
+// carries the host's default route (inUse): moving it would cut the node off
+// the cluster, and the fix could no longer reach it.
+func (k *Kernel) ReadNICs(netnsName string, nics []string) (mtu int, inUse, err error) {
 	n, err := k.open(netnsName)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer n.Close()
-	mtu := 0
 	for _, nic := range nics {
 		l, err := n.router.LinkByName(nic)
 		if err != nil {
 			if l, err = n.host.LinkByName(nic); err != nil {
-				return 0, fmt.Errorf("NIC %s is neither on the host nor in netns %s: %w", nic, netnsName, err)
+				return 0, nil, fmt.Errorf("NIC %s is neither on the host nor in netns %s: %w", nic, netnsName, err)
+			}
+			if inUse == nil {
+				route, found, err := defaultRouteVia(n.host, l)
+				if err != nil {
+					return 0, nil, err
+				}
+				if found {
+					inUse = fmt.Errorf("NIC %s carries the host's default route (%s): moving it would cut the node off the cluster", nic, route)
+				}
 			}
 		}
 		if m := l.Attrs().MTU; mtu == 0 || m < mtu {
 			mtu = m
 		}
 	}
-	return mtu, nil
+	return mtu, inUse, nil
+}
+
+// defaultRouteVia finds a default route of the host's main table through a link.
+func defaultRouteVia(h *netlink.Handle, l netlink.Link) (netlink.Route, bool, error) {
+	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		routes, err := h.RouteListFiltered(family, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		if err != nil {
+			return netlink.Route{}, false, fmt.Errorf("listing the host's routes: %w", err)
+		}
+		for _, r := range routes {
+			if isDefault(r) && usesLink(r, l.Attrs().Index) {
+				return r, true, nil
+			}
+		}
+	}
+	return netlink.Route{}, false, nil
+}
+
+func isDefault(r netlink.Route) bool {
+	if r.Dst == nil {
+		return true
+	}
+	ones, _ := r.Dst.Mask.Size()
+	return ones == 0
+}
+
+func usesLink(r netlink.Route, index int) bool {
+	if r.LinkIndex == index {
+		return true
+	}
+	for _, nh := range r.MultiPath {
+		if nh.LinkIndex == index {
+			return true
+		}
+	}
+	return false
 }

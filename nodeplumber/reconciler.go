@@ -241,7 +241,7 @@ func (r *Reconciler) facts(ctx context.Context, plan placement.NodePlan) NodeFac
 	for _, n := range plan.Underlay.Spec.NICs {
 		nics = append(nics, string(n))
 	}
-	f.UnderlayMTU, f.NICError = r.Kernel.NICMTU(r.Netns, nics)
+	f.UnderlayMTU, f.NICInUse, f.NICError = r.Kernel.ReadNICs(r.Netns, nics)
 	return f
 }
 
