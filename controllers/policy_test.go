@@ -31,23 +31,7 @@ func TestPlumberWritesOnlyItsOwnStatus(t *testing.T) {
 	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile("../config/node/rbac.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
-	for {
-		var u unstructured.Unstructured
-		if err := docs.Decode(&u.Object); err != nil {
-			break
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
-		if err := k8s.Create(ctx, &u); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatalf("installing %s %s: %v", u.GetKind(), u.GetName(), err)
-		}
-	}
+	installManifest(t, "../config/node/rbac.yaml")
 
 	cfg := rest.CopyConfig(testCfg)
 	cfg.Impersonate = rest.ImpersonationConfig{
@@ -96,4 +80,45 @@ func TestPlumberWritesOnlyItsOwnStatus(t *testing.T) {
 	if err := plumber.Create(ctx, event("default", corev1.ObjectReference{APIVersion: "v1", Kind: "Node", Name: "node-a"})); !apierrors.IsForbidden(err) {
 		t.Errorf("an Event in default is expected to be refused (that is why the plumber reports on its RouterNodeStatus): err = %v", err)
 	}
+}
+
+// installManifest creates every object of a YAML file (those that exist stay).
+func installManifest(t *testing.T, path string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
+	for {
+		var u unstructured.Unstructured
+		if err := docs.Decode(&u.Object); err != nil {
+			break
+		}
+		if len(u.Object) == 0 {
+			continue
+		}
+		if err := k8s.Create(context.Background(), &u); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("installing %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
+}
+
+// as is a client that acts as a service account of the install namespace, with
+// the node name a pod's token carries.
+func as(t *testing.T, account, node string) client.Client {
+	t.Helper()
+	cfg := rest.CopyConfig(testCfg)
+	cfg.Impersonate = rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:frr-k8s-evpn-system:" + account,
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:frr-k8s-evpn-system", "system:authenticated"},
+	}
+	if node != "" {
+		cfg.Impersonate.Extra = map[string][]string{"authentication.kubernetes.io/node-name": {node}}
+	}
+	c, err := client.New(cfg, client.Options{Scheme: Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -1,0 +1,147 @@
+package controllers
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+)
+
+// TestServiceAccountRights installs the shipped RBAC and admission policies and
+// acts as each service account: what it must be able to do works, and what it
+// must not do is refused, by RBAC or by a policy's message.
+func TestServiceAccountRights(t *testing.T) {
+	requireAPI(t)
+	ctx := context.Background()
+	for _, n := range []string{"frr-k8s-evpn-system", "frr-k8s-system", "elsewhere"} {
+		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range []string{"../config/rbac/controller.yaml", "../config/rbac/policies.yaml", "../config/node/rbac.yaml"} {
+		installManifest(t, m)
+	}
+	ns, frrNS := "frr-k8s-evpn-system", "frr-k8s-system"
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "rights-node", Labels: map[string]string{"zone": "a"}}}
+	create(t, node)
+	t.Cleanup(func() { _ = k8s.Delete(ctx, node) })
+	foreign := &frrv1beta1.FRRConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "metallb-like", Namespace: frrNS}}
+	create(t, foreign)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "leaf-password", Namespace: ns}, Data: map[string][]byte{"password": []byte("x")}}
+	if err := k8s.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	controller, plumber := as(t, "frr-k8s-evpn-controller", ""), as(t, "frr-k8s-evpn-nodeplumber", "rights-node")
+
+	patchNode := func(c client.Client, edit func(*corev1.Node)) error {
+		n := &corev1.Node{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(node), n); err != nil {
+			return err
+		}
+		before := n.DeepCopy()
+		edit(n)
+		return c.Patch(ctx, n, client.MergeFrom(before), client.DryRunAll)
+	}
+	managed := func(name, namespace string) *frrv1beta1.FRRConfiguration {
+		return &frrv1beta1.FRRConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
+			Labels: map[string]string{evpnv1.ManagedByLabel: evpnv1.ManagedByValue}}}
+	}
+	tests := []struct {
+		name string
+		do   func() error
+		// want: "" allowed; "forbidden" refused by RBAC; else a policy's message.
+		want string
+	}{
+		{"controller: set the node index", func() error {
+			return patchNode(controller, func(n *corev1.Node) { n.Annotations = map[string]string{evpnv1.NodeIndexAnnotation: "7"} })
+		}, ""},
+		{"controller: change a Node's labels", func() error {
+			return patchNode(controller, func(n *corev1.Node) { n.Labels["zone"] = "b" })
+		}, "may change only the evpn.frrk8s.dev/node-index annotation"},
+		{"controller: cordon a Node", func() error {
+			return patchNode(controller, func(n *corev1.Node) { n.Spec.Unschedulable = true })
+		}, "may change only the evpn.frrk8s.dev/node-index annotation"},
+		{"controller: another annotation", func() error {
+			return patchNode(controller, func(n *corev1.Node) { n.Annotations = map[string]string{"x": "y"} })
+		}, "may change only the evpn.frrk8s.dev/node-index annotation"},
+		{"controller: create a managed FRRConfiguration", func() error {
+			return controller.Create(ctx, managed("evpn-x", frrNS), client.DryRunAll)
+		}, ""},
+		{"controller: create an unmanaged FRRConfiguration", func() error {
+			return controller.Create(ctx, &frrv1beta1.FRRConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "sneaky", Namespace: frrNS}}, client.DryRunAll)
+		}, "may write only the FRRConfigurations it manages"},
+		{"controller: take over MetalLB's FRRConfiguration", func() error {
+			c := foreign.DeepCopy()
+			c.Labels = map[string]string{evpnv1.ManagedByLabel: evpnv1.ManagedByValue}
+			return controller.Update(ctx, c, client.DryRunAll)
+		}, "may write only the FRRConfigurations it manages"},
+		{"controller: delete MetalLB's FRRConfiguration", func() error {
+			return controller.Delete(ctx, foreign.DeepCopy(), client.DryRunAll)
+		}, "may write only the FRRConfigurations it manages"},
+		{"controller: an FRRConfiguration in another namespace", func() error {
+			return controller.Create(ctx, managed("evpn-x", "elsewhere"), client.DryRunAll)
+		}, "forbidden"},
+		{"controller: read a Secret's data with get", func() error {
+			return controller.Get(ctx, client.ObjectKeyFromObject(secret), &corev1.Secret{})
+		}, "forbidden"},
+		{"controller: edit an Underlay's spec", func() error {
+			return controller.Create(ctx, underlay(ns, "from-controller", "g"), client.DryRunAll)
+		}, "forbidden"},
+		{"plumber: patch its Node", func() error {
+			return patchNode(plumber, func(n *corev1.Node) { n.Labels["zone"] = "c" })
+		}, "forbidden"},
+		{"plumber: write an FRRConfiguration", func() error {
+			return plumber.Create(ctx, managed("evpn-y", frrNS), client.DryRunAll)
+		}, "forbidden"},
+		{"plumber: write an L3VNI's status", func() error {
+			l := l3vni(ns, "x", "g", 1, seedLocalCIDR)
+			return plumber.Status().Update(ctx, l)
+		}, "forbidden"},
+		{"plumber: read a Secret in another namespace", func() error {
+			return plumber.Get(ctx, client.ObjectKey{Namespace: "elsewhere", Name: "x"}, &corev1.Secret{})
+		}, "forbidden"},
+		{"plumber: another node's RouterNodeStatus", func() error {
+			return plumber.Create(ctx, &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "someone-else", Namespace: ns}}, client.DryRunAll)
+		}, "may write only its own node's RouterNodeStatus"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Policies take effect a moment after they are created.
+			deadline := time.Now().Add(timeout)
+			for {
+				err := tt.do()
+				var problem string
+				switch {
+				case tt.want == "" && err != nil:
+					problem = "refused: " + err.Error()
+				case tt.want == "forbidden" && !apierrors.IsForbidden(err):
+					problem = "want a refusal by RBAC, got " + errString(err)
+				case tt.want != "" && tt.want != "forbidden" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+					problem = "want a refusal with " + tt.want + ", got " + errString(err)
+				}
+				if problem == "" {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatal(problem)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		})
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return err.Error()
+}
