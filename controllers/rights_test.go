@@ -8,6 +8,7 @@ import (
 
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,6 +41,31 @@ func TestServiceAccountRights(t *testing.T) {
 		t.Fatal(err)
 	}
 	controller, plumber := as(t, "frr-k8s-evpn-controller", ""), as(t, "frr-k8s-evpn-nodeplumber", "rights-node")
+	// Another workload to which someone granted writes on our status.
+	statusWriter := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "too-generous", Namespace: ns},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{evpnv1.GroupVersion.Group}, Resources: []string{"l3vnis", "l3vnis/status"}, Verbs: []string{"get", "update", "patch"}}}}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "too-generous", Namespace: ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "too-generous"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "some-operator", Namespace: ns}}}
+	for _, o := range []client.Object{statusWriter, binding} {
+		if err := k8s.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	other := as(t, "some-operator", "")
+	target := l3vni(ns, "rights-red", "g", 4000, seedLocalCIDR)
+	if err := k8s.Create(ctx, target); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(ctx, target) })
+	forgeAccepted := func(c client.Client) error {
+		l := &evpnv1.L3VNI{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(target), l); err != nil {
+			return err
+		}
+		l.Status.Accepted = &evpnv1.AcceptedL3VNI{Generation: l.Generation, Spec: l.Spec, RouterASN: 1}
+		return c.Status().Update(ctx, l, client.DryRunAll)
+	}
 
 	patchNode := func(c client.Client, edit func(*corev1.Node)) error {
 		n := &corev1.Node{}
@@ -98,6 +124,9 @@ func TestServiceAccountRights(t *testing.T) {
 		{"plumber: patch its Node", func() error {
 			return patchNode(plumber, func(n *corev1.Node) { n.Labels["zone"] = "c" })
 		}, "forbidden"},
+		{"controller: publish an L3VNI's accepted version", func() error { return forgeAccepted(controller) }, ""},
+		{"another workload with RBAC on l3vnis/status: forge the published version", func() error { return forgeAccepted(other) },
+			"only the frr-k8s-evpn controller writes the status of Underlays and L3VNIs"},
 		{"plumber: write an FRRConfiguration", func() error {
 			return plumber.Create(ctx, managed("evpn-y", frrNS), client.DryRunAll)
 		}, "forbidden"},
