@@ -77,8 +77,9 @@ bench: tools ## benchmarks; the report goes to .cache/bench/report.txt
 	    || { echo "the lab failed: $(CACHE)/bench/lab.log"; tail -30 $(CACHE)/bench/lab.log; }; \
 	} 2>&1 | tee $(CACHE)/bench/report.txt
 
-fuzz: ## fuzz the FRR renderer for a minute (make test runs the seed corpus)
+fuzz: tools ## fuzz the FRR renderer, then admission + acceptance + FRR's parser, a minute each (make test runs the seeds)
 	go test -run '^$$' -fuzz FuzzRender -fuzztime 60s ./frrtemplates
+	KUBEBUILDER_ASSETS=$(K8S_ASSETS) EVPN_REQUIRE_ALL_LAYERS=1 go test -run '^$$' -fuzz FuzzAdmittedObjectsRender -fuzztime 60s -parallel 1 ./controllers
 
 demo: tools ## the lab, told as a story: kubectl apply to a ping over VXLAN (see README)
 	e2e/lab/run.sh
