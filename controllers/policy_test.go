@@ -85,10 +85,19 @@ func TestPlumberWritesOnlyItsOwnStatus(t *testing.T) {
 // installManifest creates every object of a YAML file (those that exist stay).
 func installManifest(t *testing.T, path string) {
 	t.Helper()
+	installManifestIn(t, path, "frr-k8s-evpn-system")
+}
+
+// installManifestIn installs a manifest as a kustomize overlay that moves the
+// project to another namespace would: the namespace fields change (objects and
+// RBAC subjects), the text of admission policies does not.
+func installManifestIn(t *testing.T, path, namespace string) {
+	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw = bytes.ReplaceAll(raw, []byte("namespace: frr-k8s-evpn-system"), []byte("namespace: "+namespace))
 	docs := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
 	for {
 		var u unstructured.Unstructured
@@ -108,10 +117,16 @@ func installManifest(t *testing.T, path string) {
 // the node name a pod's token carries.
 func as(t *testing.T, account, node string) client.Client {
 	t.Helper()
+	return asIn(t, "frr-k8s-evpn-system", account, node)
+}
+
+// asIn is as for a service account of another namespace.
+func asIn(t *testing.T, namespace, account, node string) client.Client {
+	t.Helper()
 	cfg := rest.CopyConfig(testCfg)
 	cfg.Impersonate = rest.ImpersonationConfig{
-		UserName: "system:serviceaccount:frr-k8s-evpn-system:" + account,
-		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:frr-k8s-evpn-system", "system:authenticated"},
+		UserName: "system:serviceaccount:" + namespace + ":" + account,
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
 	}
 	if node != "" {
 		cfg.Impersonate.Extra = map[string][]string{"authentication.kubernetes.io/node-name": {node}}

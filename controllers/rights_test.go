@@ -174,3 +174,83 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestPoliciesFollowTheInstallNamespace: installed in another namespace (as an
+// overlay that changes the namespace would), the admission policies still let
+// each plumber write only its own node's status and only that namespace's
+// controller write the published versions.
+func TestPoliciesFollowTheInstallNamespace(t *testing.T) {
+	requireAPI(t)
+	ctx := context.Background()
+	ns := "evpn-elsewhere"
+	for _, n := range []string{ns, "frr-k8s-system"} {
+		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range []string{"../config/rbac/controller.yaml", "../config/rbac/policies.yaml", "../config/node/rbac.yaml"} {
+		installManifestIn(t, m, ns)
+	}
+	generous := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "too-generous", Namespace: ns},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{evpnv1.GroupVersion.Group}, Resources: []string{"l3vnis", "l3vnis/status"}, Verbs: []string{"get", "update", "patch"}}}}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "too-generous", Namespace: ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "too-generous"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "some-operator", Namespace: ns}}}
+	for _, o := range []client.Object{generous, binding} {
+		if err := k8s.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	target := l3vni(ns, "elsewhere-red", "g", 4001, seedLocalCIDR)
+	if err := k8s.Create(ctx, target); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	forge := func(c client.Client) error {
+		l := &evpnv1.L3VNI{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(target), l); err != nil {
+			return err
+		}
+		l.Status.Accepted = &evpnv1.AcceptedL3VNI{Generation: l.Generation, Spec: l.Spec, RouterASN: 1}
+		return c.Status().Update(ctx, l, client.DryRunAll)
+	}
+	plumber := asIn(t, ns, "frr-k8s-evpn-nodeplumber", "node-x")
+	tests := []struct {
+		name string
+		do   func() error
+		want string
+	}{
+		{"its controller publishes", func() error { return forge(asIn(t, ns, "frr-k8s-evpn-controller", "")) }, ""},
+		{"another workload forges", func() error { return forge(asIn(t, ns, "some-operator", "")) }, "only the frr-k8s-evpn controller writes the status"},
+		{"the default namespace's controller forges here", func() error { return forge(as(t, "frr-k8s-evpn-controller", "")) }, "forbidden"},
+		{"its plumber writes its own node's status", func() error {
+			return plumber.Create(ctx, &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "node-x", Namespace: ns}}, client.DryRunAll)
+		}, ""},
+		{"its plumber writes another node's", func() error {
+			return plumber.Create(ctx, &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "node-y", Namespace: ns}}, client.DryRunAll)
+		}, "may write only its own node's RouterNodeStatus"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			deadline := time.Now().Add(timeout)
+			for {
+				err := tt.do()
+				var problem string
+				switch {
+				case tt.want == "" && err != nil:
+					problem = "refused: " + err.Error()
+				case tt.want == "forbidden" && !apierrors.IsForbidden(err):
+					problem = "want a refusal by RBAC or a policy, got " + errString(err)
+				case tt.want != "" && tt.want != "forbidden" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+					problem = "want a refusal with " + tt.want + ", got " + errString(err)
+				}
+				if problem == "" {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatal(problem)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		})
+	}
+}
