@@ -76,15 +76,12 @@ func Evaluate(w *World, now metav1.Time) Plan {
 		st := *u.Status.DeepCopy()
 		st.Accepted = uv.Accepted
 		setCondition(&st.Conditions, evpnv1.ConditionAccepted, uv.OK(), reasonOf(uv.Problems), uv.Problems.Message(), u.Generation, now)
-		var c counts
-		var acceptedGen int64
+		acceptedGen := int64(0)
 		if uv.Accepted != nil {
-			c, acceptedGen = tally.of(objKey{"Underlay", u.Name}), uv.Accepted.Generation
-		} else {
-			c.selected = countSelected(u.Spec.NodeSelector, w.Nodes)
+			acceptedGen = uv.Accepted.Generation
 		}
-		st.SelectedNodes, st.ReadyNodes, st.FailedNodes = int32(c.selected), int32(c.ready), int32(len(c.failed))
-		st.Ready = fmt.Sprintf("%d/%d", c.ready, c.selected)
+		c := tally.counts(objKey{"Underlay", u.Name}, acceptedGen, u.Spec.NodeSelector, w.Nodes)
+		st.SelectedNodes, st.ReadyNodes, st.FailedNodes, st.Ready = c.fields()
 		readyCond(&st.Conditions, uv.OK(), acceptedGen, c, u.Generation, now)
 		plan.Underlays = append(plan.Underlays, UnderlayPlan{Underlay: u, Status: st})
 	}
@@ -102,16 +99,13 @@ func Evaluate(w *World, now metav1.Time) Plan {
 		}
 		st.Accepted = lv.Accepted
 		setCondition(&st.Conditions, evpnv1.ConditionAccepted, lv.OK(), reasonOf(lv.Problems), lv.Problems.Message(), l.Generation, now)
-		var c counts
-		var acceptedGen int64
+		acceptedGen := int64(0)
 		if lv.Accepted != nil {
-			c, acceptedGen = tally.of(objKey{"L3VNI", l.Name}), lv.Accepted.Generation
-		} else {
-			c.selected = countSelected(l.Spec.NodeSelector, w.Nodes)
+			acceptedGen = lv.Accepted.Generation
 		}
+		c := tally.counts(objKey{"L3VNI", l.Name}, acceptedGen, l.Spec.NodeSelector, w.Nodes)
 		frrConfigurationCond(&p, &st, lv, w, c, now)
-		st.SelectedNodes, st.ReadyNodes, st.FailedNodes = int32(c.selected), int32(c.ready), int32(len(c.failed))
-		st.Ready = fmt.Sprintf("%d/%d", c.ready, c.selected)
+		st.SelectedNodes, st.ReadyNodes, st.FailedNodes, st.Ready = c.fields()
 		readyCond(&st.Conditions, lv.OK(), acceptedGen, c, l.Generation, now)
 		p.Status = st
 		plan.L3VNIs = append(plan.L3VNIs, p)
@@ -167,12 +161,22 @@ type objKey struct{ kind, name string }
 // tally holds counts per object.
 type tally map[objKey]*counts
 
-// of is an object's counts; zero when no node is selected.
-func (t tally) of(key objKey) counts {
+// counts is how the selected nodes fare with an object: against its accepted
+// version when it has one (acceptedGen > 0), else only how many nodes its
+// current spec selects, since no node runs it.
+func (t tally) counts(key objKey, acceptedGen int64, sel *metav1.LabelSelector, nodes []placement.Node) counts {
+	if acceptedGen == 0 {
+		return counts{selected: countSelected(sel, nodes)}
+	}
 	if c := t[key]; c != nil {
 		return *c
 	}
 	return counts{}
+}
+
+// fields are the counts as the status shows them.
+func (c counts) fields() (selected, ready, failed int32, ratio string) {
+	return int32(c.selected), int32(c.ready), int32(len(c.failed)), fmt.Sprintf("%d/%d", c.ready, c.selected)
 }
 
 // tallyNodes counts, per object, the nodes that
@@ -256,14 +260,7 @@ func (c *counts) add(node string, problem *placement.Problem, report *nodeReport
 
 // countSelected counts the nodes an object that nodes do not run selects.
 func countSelected(sel *metav1.LabelSelector, nodes []placement.Node) int {
-	s := labels.Everything()
-	if sel != nil {
-		var err error
-		if s, err = metav1.LabelSelectorAsSelector(sel); err != nil {
-			return 0
-		}
-	}
-	n := 0
+	s, n := placement.Selector(sel), 0
 	for i := range nodes {
 		if s.Matches(labels.Set(nodes[i].Labels)) {
 			n++
@@ -309,17 +306,8 @@ func setCondition(conds *[]metav1.Condition, typ string, ok bool, reason, msg st
 		status = metav1.ConditionTrue
 	}
 	meta.SetStatusCondition(conds, metav1.Condition{
-		Type: typ, Status: status, Reason: reason, Message: truncate(msg), ObservedGeneration: gen, LastTransitionTime: now,
+		Type: typ, Status: status, Reason: reason, Message: placement.ConditionMessage(msg), ObservedGeneration: gen, LastTransitionTime: now,
 	})
-}
-
-// truncate keeps a condition message within the API's 32768-byte limit.
-func truncate(msg string) string {
-	const max = 4096
-	if len(msg) <= max {
-		return msg
-	}
-	return msg[:max-3] + "..."
 }
 
 // frrK8sFailures lists, for the selected nodes, what FRR-K8s reports as failed in

@@ -184,11 +184,7 @@ func desiredUnderlay(u *placement.Underlay, index int, facts NodeFacts) (Underla
 	if err != nil {
 		return bad(placement.ReasonAddressOutOfRange, "Underlay %s: VTEP (index %d): %v", u.Name, index, err)
 	}
-	ridCIDR := spec.RouterIDCIDR
-	if ridCIDR == "" {
-		ridCIDR = placement.DefaultRouterIDCIDR
-	}
-	ridPrefix, err := netip.ParsePrefix(ridCIDR)
+	ridPrefix, err := netip.ParsePrefix(placement.RouterIDCIDR(&spec))
 	if err != nil {
 		return bad(placement.ReasonAddressOutOfRange, "Underlay %s: routerIDCIDR: %v", u.Name, err)
 	}

@@ -97,7 +97,7 @@ func NodeStatus(plan placement.NodePlan, d Decision, o Outcome, prev []metav1.Co
 	cond := metav1.Condition{Type: evpnv1.ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonApplied,
 		Message: "the node runs the accepted version of everything that selects it", LastTransitionTime: now}
 	if len(problems) > 0 {
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, problems.Reason(), truncate(problems.Message())
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, problems.Reason(), placement.ConditionMessage(problems.Message())
 	}
 	meta.SetStatusCondition(&st.Conditions, cond)
 	return st
@@ -110,13 +110,4 @@ func firstOf(ps ...*placement.Problem) *placement.Problem {
 		}
 	}
 	return nil
-}
-
-// truncate keeps a condition message within the API's limit.
-func truncate(msg string) string {
-	const max = 4096
-	if len(msg) <= max {
-		return msg
-	}
-	return msg[:max-3] + "..."
 }

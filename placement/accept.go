@@ -32,6 +32,14 @@ const (
 // server defaults it; objects read from files may not have it).
 const DefaultRouterIDCIDR = "10.0.0.0/24"
 
+// RouterIDCIDR is an Underlay's routerIDCIDR, or the default when unset.
+func RouterIDCIDR(spec *evpnv1.UnderlaySpec) string {
+	if spec.RouterIDCIDR == "" {
+		return DefaultRouterIDCIDR
+	}
+	return spec.RouterIDCIDR
+}
+
 // UnderlayVerdict is the decision on one Underlay.
 type UnderlayVerdict struct {
 	Underlay *evpnv1.Underlay
@@ -148,10 +156,7 @@ func claimOfUnderlay(spec *evpnv1.UnderlaySpec) (underlayClaim, Problems) {
 	if c.vtep, err = netip.ParsePrefix(spec.VTEPCIDR); err != nil {
 		ps = append(ps, problemf(ReasonInvalidSpec, "vtepCIDR %q is not a CIDR: %v", spec.VTEPCIDR, err))
 	}
-	rid := spec.RouterIDCIDR
-	if rid == "" {
-		rid = DefaultRouterIDCIDR
-	}
+	rid := RouterIDCIDR(spec)
 	if c.routerID, err = netip.ParsePrefix(rid); err != nil {
 		ps = append(ps, problemf(ReasonInvalidSpec, "routerIDCIDR %q is not a CIDR: %v", rid, err))
 	}

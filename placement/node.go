@@ -77,11 +77,7 @@ func limitOf(cidrs []string, offsets []int) indexLimit {
 }
 
 func underlayLimit(spec *evpnv1.UnderlaySpec) indexLimit {
-	rid := spec.RouterIDCIDR
-	if rid == "" {
-		rid = DefaultRouterIDCIDR
-	}
-	return limitOf([]string{spec.VTEPCIDR, rid}, []int{addressing.VTEPOffset, addressing.RouterIDOffset})
+	return limitOf([]string{spec.VTEPCIDR, RouterIDCIDR(spec)}, []int{addressing.VTEPOffset, addressing.RouterIDOffset})
 }
 
 func l3vniLimit(spec *evpnv1.L3VNISpec) indexLimit {
@@ -89,8 +85,9 @@ func l3vniLimit(spec *evpnv1.L3VNISpec) indexLimit {
 	return limitOf([]string{c.IPv4, c.IPv6}, []int{addressing.HostLegOffset, addressing.HostLegOffset})
 }
 
-// compile parses a node selector once; nil selects every node, an invalid one none.
-func compile(sel *metav1.LabelSelector) labels.Selector {
+// Selector parses a node selector: nil selects every node, an invalid one none.
+// Parse once and match many: the controller places every node.
+func Selector(sel *metav1.LabelSelector) labels.Selector {
 	if sel == nil {
 		return labels.Everything()
 	}
@@ -123,14 +120,14 @@ func Published(underlays []evpnv1.Underlay, l3vnis []evpnv1.L3VNI) ([]Underlay, 
 	for i := range underlays {
 		u := &underlays[i]
 		if a := LastAccepted(u); a != nil && u.DeletionTimestamp.IsZero() {
-			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *a, selector: compile(a.Spec.NodeSelector), fits: underlayLimit(&a.Spec)})
+			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *a, selector: Selector(a.Spec.NodeSelector), fits: underlayLimit(&a.Spec)})
 		}
 	}
 	var ls []L3VNI
 	for i := range l3vnis {
 		l := &l3vnis[i]
 		if a := LastAcceptedL3VNI(l); a != nil && l.DeletionTimestamp.IsZero() {
-			ls = append(ls, L3VNI{Name: l.Name, UID: l.UID, AcceptedL3VNI: *a, selector: compile(a.Spec.NodeSelector), fits: l3vniLimit(&a.Spec)})
+			ls = append(ls, L3VNI{Name: l.Name, UID: l.UID, AcceptedL3VNI: *a, selector: Selector(a.Spec.NodeSelector), fits: l3vniLimit(&a.Spec)})
 		}
 	}
 	return us, ls
@@ -143,13 +140,13 @@ func (v Verdicts) Published() ([]Underlay, []L3VNI) {
 	for _, uv := range v.Underlays {
 		if uv.Accepted != nil {
 			u := uv.Underlay
-			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *uv.Accepted, selector: compile(uv.Accepted.Spec.NodeSelector), fits: underlayLimit(&uv.Accepted.Spec)})
+			us = append(us, Underlay{Name: u.Name, UID: u.UID, Created: u.CreationTimestamp, AcceptedUnderlay: *uv.Accepted, selector: Selector(uv.Accepted.Spec.NodeSelector), fits: underlayLimit(&uv.Accepted.Spec)})
 		}
 	}
 	var ls []L3VNI
 	for _, lv := range v.L3VNIs {
 		if lv.Accepted != nil {
-			ls = append(ls, L3VNI{Name: lv.L3VNI.Name, UID: lv.L3VNI.UID, AcceptedL3VNI: *lv.Accepted, selector: compile(lv.Accepted.Spec.NodeSelector), fits: l3vniLimit(&lv.Accepted.Spec)})
+			ls = append(ls, L3VNI{Name: lv.L3VNI.Name, UID: lv.L3VNI.UID, AcceptedL3VNI: *lv.Accepted, selector: Selector(lv.Accepted.Spec.NodeSelector), fits: l3vniLimit(&lv.Accepted.Spec)})
 		}
 	}
 	return us, ls
@@ -253,14 +250,10 @@ func underlayProblem(n Node, u *Underlay) *Problem {
 	if u.fits.fits(n.Index) {
 		return nil
 	}
-	rid := u.Spec.RouterIDCIDR
-	if rid == "" {
-		rid = DefaultRouterIDCIDR
-	}
 	for _, c := range []struct {
 		field, cidr string
 		offset      int
-	}{{"vtepCIDR", u.Spec.VTEPCIDR, addressing.VTEPOffset}, {"routerIDCIDR", rid, addressing.RouterIDOffset}} {
+	}{{"vtepCIDR", u.Spec.VTEPCIDR, addressing.VTEPOffset}, {"routerIDCIDR", RouterIDCIDR(&u.Spec), addressing.RouterIDOffset}} {
 		if p := outOfRange(n, "Underlay "+u.Name, c.field, c.cidr, c.offset); p != nil {
 			return p
 		}
@@ -301,11 +294,7 @@ func outOfRange(n Node, owner, field, cidr string, offset int) *Problem {
 // Selects reports whether a node selector matches a node's labels; a nil selector
 // matches every node and an invalid one none.
 func Selects(sel *metav1.LabelSelector, nodeLabels map[string]string) bool {
-	if sel == nil {
-		return true
-	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	return err == nil && s.Matches(labels.Set(nodeLabels))
+	return Selector(sel).Matches(labels.Set(nodeLabels))
 }
 
 // String names a plan's outcome for logs and tests.

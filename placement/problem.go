@@ -45,3 +45,13 @@ func ListSome(items []string) string {
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:shown], ", "), len(items)-shown)
 }
+
+// ConditionMessage keeps a condition message within the API's 32768-byte limit
+// (with room to spare: a message about a thousand nodes stays readable).
+func ConditionMessage(msg string) string {
+	const max = 4096
+	if len(msg) <= max {
+		return msg
+	}
+	return msg[:max-3] + "..."
+}
