@@ -83,7 +83,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 	} else {
 		out.Running = *p.state
 		writesBefore, reloaded := r.Kernel.Writes(), false
-		result, reloaded, out.ApplyErr = r.run(ctx, *p.state)
+		result, reloaded, out.ApplyErr = r.run(ctx, *p.state, p.in.status)
 		out.Reload = r.lastReload
 		// One line per pass: what a no-op pass costs is visible in the logs (the lab
 		// counts it when the plumber restarts).
@@ -151,7 +151,7 @@ func (r *Reconciler) decide(ctx context.Context) (*pass, error) {
 // run applies a state: devices, then FRR's reload when its configuration
 // changed, then the devices' second step. A failed reload leaves the devices and
 // FRR's last good configuration as they are.
-func (r *Reconciler) run(ctx context.Context, s State) (ctrl.Result, bool, error) {
+func (r *Reconciler) run(ctx context.Context, s State, stored *evpnv1.RouterNodeStatus) (ctrl.Result, bool, error) {
 	if err := r.Kernel.Apply(s); err != nil {
 		return ctrl.Result{}, false, err
 	}
@@ -177,7 +177,7 @@ func (r *Reconciler) run(ctx context.Context, s State) (ctrl.Result, bool, error
 			// A restarted plumber whose FRR already runs this config: the reload on
 			// record is still the one that counts, and rewriting its time would be
 			// an API write for nothing.
-			if prev := r.recordedReload(ctx); prev != nil {
+			if prev := recordedReload(stored); prev != nil {
 				res = *prev
 			}
 		}
@@ -302,13 +302,13 @@ func writeFileAtomic(path string, b []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// recordedReload is the successful reload recorded in the node's RouterNodeStatus, if any.
-func (r *Reconciler) recordedReload(ctx context.Context) *evpnv1.ReloadResult {
-	cur := &evpnv1.RouterNodeStatus{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: r.NodeName}, cur); err != nil {
+// recordedReload is the successful reload recorded in the node's RouterNodeStatus
+// as this pass read it, if any.
+func recordedReload(stored *evpnv1.RouterNodeStatus) *evpnv1.ReloadResult {
+	if stored == nil {
 		return nil
 	}
-	if l := cur.Status.LastReload; l != nil && l.Result == evpnv1.ReloadSuccess {
+	if l := stored.Status.LastReload; l != nil && l.Result == evpnv1.ReloadSuccess {
 		return l.DeepCopy()
 	}
 	return nil
