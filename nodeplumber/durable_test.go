@@ -274,18 +274,14 @@ func TestPlumberWakesOnlyForItsDecisions(t *testing.T) {
 		{"a new published version that selects the node", mine, newVersion, true},
 		{"a published version that stops selecting the node", mine, movedAway, true},
 		{"a new version of an object for other nodes", other, func() client.Object { o := other.DeepCopy(); o.Status.Accepted.Generation = 5; return o }(), false},
+		{"a new object that selects the node", nil, mine, true},
+		{"a new object for other nodes", nil, other, false},
 	}
 	for _, tt := range tests {
-		got := !publishedEqual(tt.old, tt.cur) && (selectsNode(tt.old, labels) || selectsNode(tt.cur, labels))
-		if got != tt.want {
+		if got := decisionConcerns(tt.old, tt.cur, labels); got != tt.want {
 			t.Errorf("%s: wakes the plumber = %v, want %v", tt.name, got, tt.want)
 		}
 	}
-}
-
-func selectsNode(o client.Object, labels map[string]string) bool {
-	sel, ok := publishedSelector(o)
-	return ok && placement.Selects(sel, labels)
 }
 
 // TestNICWithTheDefaultRouteStays: a NIC that carries the host's default route

@@ -357,24 +357,11 @@ func (r *Reconciler) writeStatus(ctx context.Context, cur *evpnv1.RouterNodeStat
 // change only counts and conditions wake no plumber.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	toNode := func(context.Context, client.Object) []ctrl.Request { return []ctrl.Request{nodeKey} }
-	concerns := func(ctx context.Context, objs ...client.Object) bool {
-		labels := r.nodeLabels(ctx)
-		for _, o := range objs {
-			if sel, ok := publishedSelector(o); ok && placement.Selects(sel, labels) {
-				return true
-			}
-		}
-		return false
-	}
+	labels := func() map[string]string { return r.nodeLabels(context.Background()) }
 	decisionChanged := predicate.Funcs{
-		CreateFunc: func(e event.CreateEvent) bool { return concerns(context.Background(), e.Object) },
-		DeleteFunc: func(e event.DeleteEvent) bool { return concerns(context.Background(), e.Object) },
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			if publishedEqual(e.ObjectOld, e.ObjectNew) {
-				return false
-			}
-			return concerns(context.Background(), e.ObjectOld, e.ObjectNew)
-		},
+		CreateFunc:  func(e event.CreateEvent) bool { return decisionConcerns(nil, e.Object, labels()) },
+		DeleteFunc:  func(e event.DeleteEvent) bool { return decisionConcerns(nil, e.Object, labels()) },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return decisionConcerns(e.ObjectOld, e.ObjectNew, labels()) },
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -416,6 +403,24 @@ func (r *Reconciler) secretInUse(ctx context.Context, name string) bool {
 					return true
 				}
 			}
+		}
+	}
+	return false
+}
+
+// decisionConcerns decides whether an event about an Underlay or L3VNI (old is
+// nil for a creation or deletion) concerns a node with these labels: its
+// published decision changed, and the old or the new version selects the node.
+func decisionConcerns(old, cur client.Object, nodeLabels map[string]string) bool {
+	if old != nil && publishedEqual(old, cur) {
+		return false
+	}
+	for _, o := range []client.Object{old, cur} {
+		if o == nil {
+			continue
+		}
+		if sel, ok := publishedSelector(o); ok && placement.Selects(sel, nodeLabels) {
+			return true
 		}
 	}
 	return false
