@@ -42,30 +42,14 @@ func TestServiceAccountRights(t *testing.T) {
 	}
 	controller, plumber := as(t, "frr-k8s-evpn-controller", ""), as(t, "frr-k8s-evpn-nodeplumber", "rights-node")
 	// Another workload to which someone granted writes on our status.
-	statusWriter := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "too-generous", Namespace: ns},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{evpnv1.GroupVersion.Group}, Resources: []string{"l3vnis", "l3vnis/status"}, Verbs: []string{"get", "update", "patch"}}}}
-	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "too-generous", Namespace: ns},
-		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "too-generous"},
-		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "some-operator", Namespace: ns}}}
-	for _, o := range []client.Object{statusWriter, binding} {
-		if err := k8s.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-	}
+	grantStatusWrites(t, ns, "some-operator")
 	other := as(t, "some-operator", "")
 	target := l3vni(ns, "rights-red", "g", 4000, seedLocalCIDR)
 	if err := k8s.Create(ctx, target); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = k8s.Delete(ctx, target) })
-	forgeAccepted := func(c client.Client) error {
-		l := &evpnv1.L3VNI{}
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(target), l); err != nil {
-			return err
-		}
-		l.Status.Accepted = &evpnv1.AcceptedL3VNI{Generation: l.Generation, Spec: l.Spec, RouterASN: 1}
-		return c.Status().Update(ctx, l, client.DryRunAll)
-	}
+	forgeAccepted := func(c client.Client) error { return forgePublished(c, target) }
 
 	patchNode := func(c client.Client, edit func(*corev1.Node)) error {
 		n := &corev1.Node{}
@@ -80,12 +64,7 @@ func TestServiceAccountRights(t *testing.T) {
 		return &frrv1beta1.FRRConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
 			Labels: map[string]string{evpnv1.ManagedByLabel: evpnv1.ManagedByValue}}}
 	}
-	tests := []struct {
-		name string
-		do   func() error
-		// want: "" allowed; "forbidden" refused by RBAC; else a policy's message.
-		want string
-	}{
+	tests := []rightCase{
 		{"controller: set the node index", func() error {
 			return patchNode(controller, func(n *corev1.Node) { n.Annotations = map[string]string{evpnv1.NodeIndexAnnotation: "7"} })
 		}, ""},
@@ -141,9 +120,24 @@ func TestServiceAccountRights(t *testing.T) {
 			return plumber.Create(ctx, &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "someone-else", Namespace: ns}}, client.DryRunAll)
 		}, "may write only its own node's RouterNodeStatus"},
 	}
-	for _, tt := range tests {
+	checkRights(t, tests)
+}
+
+// rightCase is one thing a service account does; want is "" when it must be
+// allowed, "forbidden" when RBAC must refuse it, else the message of the
+// admission policy that must.
+type rightCase struct {
+	name string
+	do   func() error
+	want string
+}
+
+// checkRights runs each case until it gives what it wants: policies take effect
+// a moment after they are created.
+func checkRights(t *testing.T, cases []rightCase) {
+	t.Helper()
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			// Policies take effect a moment after they are created.
 			deadline := time.Now().Add(timeout)
 			for {
 				err := tt.do()
@@ -166,6 +160,34 @@ func TestServiceAccountRights(t *testing.T) {
 			}
 		})
 	}
+}
+
+// grantStatusWrites gives a service account of namespace the rights on L3VNI
+// status that only the controller should have: what an admission policy must stop.
+func grantStatusWrites(t *testing.T, namespace, account string) {
+	t.Helper()
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "too-generous", Namespace: namespace},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{evpnv1.GroupVersion.Group}, Resources: []string{"l3vnis", "l3vnis/status"}, Verbs: []string{"get", "update", "patch"}}}}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "too-generous", Namespace: namespace},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "too-generous"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: account, Namespace: namespace}}}
+	for _, o := range []client.Object{role, binding} {
+		if err := k8s.Create(context.Background(), o); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+}
+
+// forgePublished tries, as c, to write a published version into an L3VNI's
+// status (dry run).
+func forgePublished(c client.Client, target *evpnv1.L3VNI) error {
+	ctx := context.Background()
+	l := &evpnv1.L3VNI{}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(target), l); err != nil {
+		return err
+	}
+	l.Status.Accepted = &evpnv1.AcceptedL3VNI{Generation: l.Generation, Spec: l.Spec, RouterASN: 1}
+	return c.Status().Update(ctx, l, client.DryRunAll)
 }
 
 func errString(err error) string {
@@ -191,34 +213,14 @@ func TestPoliciesFollowTheInstallNamespace(t *testing.T) {
 	for _, m := range []string{"../config/rbac/controller.yaml", "../config/rbac/policies.yaml", "../config/node/rbac.yaml"} {
 		installManifestIn(t, m, ns)
 	}
-	generous := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "too-generous", Namespace: ns},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{evpnv1.GroupVersion.Group}, Resources: []string{"l3vnis", "l3vnis/status"}, Verbs: []string{"get", "update", "patch"}}}}
-	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "too-generous", Namespace: ns},
-		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "too-generous"},
-		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "some-operator", Namespace: ns}}}
-	for _, o := range []client.Object{generous, binding} {
-		if err := k8s.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-	}
+	grantStatusWrites(t, ns, "some-operator")
 	target := l3vni(ns, "elsewhere-red", "g", 4001, seedLocalCIDR)
 	if err := k8s.Create(ctx, target); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	forge := func(c client.Client) error {
-		l := &evpnv1.L3VNI{}
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(target), l); err != nil {
-			return err
-		}
-		l.Status.Accepted = &evpnv1.AcceptedL3VNI{Generation: l.Generation, Spec: l.Spec, RouterASN: 1}
-		return c.Status().Update(ctx, l, client.DryRunAll)
-	}
+	forge := func(c client.Client) error { return forgePublished(c, target) }
 	plumber := asIn(t, ns, "frr-k8s-evpn-nodeplumber", "node-x")
-	tests := []struct {
-		name string
-		do   func() error
-		want string
-	}{
+	tests := []rightCase{
 		{"its controller publishes", func() error { return forge(asIn(t, ns, "frr-k8s-evpn-controller", "")) }, ""},
 		{"another workload forges", func() error { return forge(asIn(t, ns, "some-operator", "")) }, "only the frr-k8s-evpn controller writes the status"},
 		{"the default namespace's controller forges here", func() error { return forge(as(t, "frr-k8s-evpn-controller", "")) }, "forbidden"},
@@ -229,28 +231,5 @@ func TestPoliciesFollowTheInstallNamespace(t *testing.T) {
 			return plumber.Create(ctx, &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "node-y", Namespace: ns}}, client.DryRunAll)
 		}, "may write only its own node's RouterNodeStatus"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			deadline := time.Now().Add(timeout)
-			for {
-				err := tt.do()
-				var problem string
-				switch {
-				case tt.want == "" && err != nil:
-					problem = "refused: " + err.Error()
-				case tt.want == "forbidden" && !apierrors.IsForbidden(err):
-					problem = "want a refusal by RBAC or a policy, got " + errString(err)
-				case tt.want != "" && tt.want != "forbidden" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-					problem = "want a refusal with " + tt.want + ", got " + errString(err)
-				}
-				if problem == "" {
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Fatal(problem)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-		})
-	}
+	checkRights(t, tests)
 }
