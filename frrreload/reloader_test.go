@@ -161,8 +161,10 @@ func TestServer(t *testing.T) {
 	if err != nil || (resp.Result != "success" && resp.Result != "unchanged") {
 		t.Fatalf("apply B: %+v, %v", resp, err)
 	}
-	if _, err := c.Apply(ctx, "router bgp 64512\n no-such-command\n"); err == nil || !strings.Contains(err.Error(), "no-such-command") {
-		t.Fatalf("bad config through the socket: %v", err)
+	// The plumber tells a refusal (its stanza is the problem) from a reloader that
+	// does not answer.
+	if _, err := c.Apply(ctx, "router bgp 64512\n no-such-command\n"); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "no-such-command") {
+		t.Fatalf("bad config through the socket: %v, want ErrRejected with FRR's text", err)
 	}
 	router.WaitEstablished(t, "", peerAddr, 30*time.Second)
 

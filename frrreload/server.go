@@ -116,6 +116,10 @@ func (c *Client) Apply(ctx context.Context, config string) (Response, error) {
 		return Response{}, fmt.Errorf("reading the reloader's answer (HTTP %d): %w", resp.StatusCode, err)
 	}
 	if r.Result == ResultFailure {
+		if resp.StatusCode == http.StatusUnprocessableEntity {
+			// The same sentinel as in-process: the caller can tell a refusal.
+			return r, fmt.Errorf("reload failed: %w%s", ErrRejected, strings.TrimPrefix(r.Message, ErrRejected.Error()))
+		}
 		return r, fmt.Errorf("reload failed: %s", r.Message)
 	}
 	return r, nil

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"sync/atomic"
 
@@ -176,12 +177,13 @@ func (k *Kernel) Apply(s State) error {
 			return err
 		}
 	}
+	failed := L3VNIFailures{}
 	for _, l := range s.L3VNIs {
 		if err := k.ensureL3VNI(host, router, s.Underlay, l); err != nil {
-			return fmt.Errorf("L3VNI %s: %w", l.Name, err)
+			failed[l.Name] = err
 		}
 	}
-	return nil
+	return failed.orNil()
 }
 
 // Finish is Apply's second step, after FRR's reload: every L3VNI's devices up,
@@ -192,10 +194,12 @@ func (k *Kernel) Finish(s State) error {
 		return err
 	}
 	defer done()
+	failed := L3VNIFailures{}
 	for _, l := range s.L3VNIs {
 		for _, name := range []string{l.VRF, l.Bridge, l.VXLAN} {
 			if err := k.setUp(router, name); err != nil {
-				return fmt.Errorf("L3VNI %s: %w", l.Name, err)
+				failed[l.Name] = err
+				break
 			}
 		}
 	}
@@ -207,7 +211,34 @@ func (k *Kernel) Finish(s State) error {
 			return err
 		}
 	}
-	return k.moveNICsBack(host, router, s.Underlay.NICs)
+	if err := k.moveNICsBack(host, router, s.Underlay.NICs); err != nil {
+		return err
+	}
+	return failed.orNil()
+}
+
+// L3VNIFailures says, by L3VNI name, why the devices of some L3VNIs could not be
+// made or brought up; Apply and Finish did everything else.
+type L3VNIFailures map[string]error
+
+func (f L3VNIFailures) Error() string {
+	names := make([]string, 0, len(f))
+	for n := range f {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	msgs := make([]string, len(names))
+	for i, n := range names {
+		msgs[i] = fmt.Sprintf("L3VNI %s: %v", n, f[n])
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (f L3VNIFailures) orNil() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return f
 }
 
 // moveNIC moves a host NIC into the router namespace with its addresses and MTU

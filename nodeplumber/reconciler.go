@@ -57,10 +57,15 @@ type Reconciler struct {
 	// lastConfig is the configuration the router last accepted: an unchanged one
 	// is not sent again, so a reconcile with nothing to change reloads nothing.
 	lastConfig string
-	lastReload *evpnv1.ReloadResult
+	// lastReload is the last reload tried, goodReload the one that made FRR run
+	// lastConfig.
+	lastReload, goodReload *evpnv1.ReloadResult
 	// applied is the state the node last applied in full (nil until known).
 	applied *State
 	loaded  bool
+	// refused are the L3VNI stanzas FRR refused, by name: not tried again until
+	// they change.
+	refused map[string]refusal
 }
 
 var nodeKey = ctrl.Request{NamespacedName: types.NamespacedName{Name: "node"}}
@@ -82,12 +87,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 		out.Running = State{Netns: r.Netns}
 	} else {
 		out.Running = *p.state
-		writesBefore, reloaded := r.Kernel.Writes(), false
-		result, reloaded, out.ApplyErr = r.run(ctx, *p.state, p.in.status)
-		out.Reload = r.lastReload
+		writesBefore := r.Kernel.Writes()
+		done := r.run(ctx, *p.state, p.in.status)
+		out.Running, out.ApplyErr, out.Reload, result = done.state, done.err, r.lastReload, done.result
+		for name, problem := range done.failed {
+			p.decision.L3VNIProblems[name] = problem
+		}
 		// One line per pass: what a no-op pass costs is visible in the logs (the lab
 		// counts it when the plumber restarts).
-		log.Info("reconciled", "netlinkWrites", r.Kernel.Writes()-writesBefore, "reloaded", reloaded, "plan", p.plan.String())
+		log.Info("reconciled", "netlinkWrites", r.Kernel.Writes()-writesBefore, "reloaded", done.reloaded, "plan", p.plan.String())
 	}
 	if problemsIn(p.decision) && result.RequeueAfter == 0 {
 		result.RequeueAfter = localRetry
@@ -148,46 +156,194 @@ func (r *Reconciler) decide(ctx context.Context) (*pass, error) {
 	return p, nil
 }
 
-// run applies a state: devices, then FRR's reload when its configuration
-// changed, then the devices' second step. A failed reload leaves the devices and
-// FRR's last good configuration as they are.
-func (r *Reconciler) run(ctx context.Context, s State, stored *evpnv1.RouterNodeStatus) (ctrl.Result, bool, error) {
-	if err := r.Kernel.Apply(s); err != nil {
-		return ctrl.Result{}, false, err
+// ran is what one pass carried out.
+type ran struct {
+	// state is what the node runs now.
+	state State
+	// failed says why the node does not run the version of an L3VNI it was asked
+	// to (it runs the one it ran before, or none), by name.
+	failed   map[string]*placement.Problem
+	result   ctrl.Result
+	reloaded bool
+	err      error // a failure that concerns the whole node
+}
+
+// run carries out a state: devices, then FRR's reload when its configuration
+// changed, then the devices' second step (Kernel.Apply says why). A failure that
+// concerns one L3VNI only (the kernel refuses its devices, FRR its stanza) sets
+// that L3VNI back to the version the node ran, or leaves it out, and the others
+// go ahead. A failed reload of the whole leaves devices and FRR as they are.
+func (r *Reconciler) run(ctx context.Context, s State, stored *evpnv1.RouterNodeStatus) ran {
+	out := ran{failed: map[string]*placement.Problem{}}
+	for name, p := range r.refusedIn(s) {
+		out.failed[name] = p // FRR refused exactly this before: not again
+		s = revert(s, name, r.applied)
+	}
+	if s, out.err = r.applyDevices(s, out.failed); out.err != nil {
+		out.state = s
+		return out
 	}
 	conf, err := frrtemplates.Render(s.FRR)
 	if err != nil {
-		return ctrl.Result{}, false, fmt.Errorf("rendering the router's configuration: %w", err)
+		out.state, out.err = s, fmt.Errorf("rendering the router's configuration: %w", err)
+		return out
 	}
-	reloaded := false
 	if conf != r.lastConfig {
-		res := evpnv1.ReloadResult{Time: metav1.NewTime(time.Now().Truncate(time.Second)), Result: evpnv1.ReloadSuccess}
-		resp, err := r.Reloader.Apply(ctx, conf)
-		if err != nil {
-			res.Result, res.Message = evpnv1.ReloadFailure, err.Error()
-			r.lastReload = &res
-			retry := 30 * time.Second // FRR refused it: only a new spec or a restart helps
-			if resp.Result != frrreload.ResultFailure {
-				retry = 2 * time.Second // the reloader is not answering yet: its sidecar starts with us
-			}
-			return ctrl.Result{RequeueAfter: retry}, false, nil
+		var retry time.Duration
+		asked := s
+		s, retry, out.reloaded = r.reloadIsolated(ctx, s, conf, stored, out.failed)
+		if retry > 0 { // FRR runs its last good configuration: nothing more to do
+			out.state, out.result = s, ctrl.Result{RequeueAfter: retry}
+			return out
 		}
-		reloaded = resp.Result != frrreload.ResultUnchanged
-		if !reloaded && r.lastReload == nil {
-			// A restarted plumber whose FRR already runs this config: the reload on
-			// record is still the one that counts, and rewriting its time would be
-			// an API write for nothing.
-			if prev := recordedReload(stored); prev != nil {
-				res = *prev
+		if !reflect.DeepEqual(asked, s) { // L3VNIs set back: their devices too
+			if s, out.err = r.applyDevices(s, out.failed); out.err != nil {
+				out.state = s
+				return out
 			}
 		}
-		r.lastConfig, r.lastReload = conf, &res
 	}
+	saved := s
 	if err := r.Kernel.Finish(s); err != nil {
-		return ctrl.Result{}, reloaded, err
+		var lf L3VNIFailures
+		if !errors.As(err, &lf) {
+			out.state, out.err = s, err
+			return out
+		}
+		for name, e := range lf {
+			out.failed[name] = &placement.Problem{Reason: ReasonApplyFailed, Message: fmt.Sprintf("L3VNI %s: %v", name, e)}
+			saved = revert(saved, name, r.applied)
+		}
 	}
-	r.saveApplied(ctx, s)
-	return ctrl.Result{}, reloaded, nil
+	r.saveApplied(ctx, saved)
+	out.state = s
+	return out
+}
+
+// applyDevices makes the devices of s. An L3VNI the kernel refuses is set back
+// to the version the node ran and the kernel asked again; when that fails too,
+// it is left out. A node whose applied state is unknown stops at the first
+// failure: nothing says what of it may go.
+func (r *Reconciler) applyDevices(s State, failed map[string]*placement.Problem) (State, error) {
+	for round := 0; ; round++ {
+		err := r.Kernel.Apply(s)
+		var lf L3VNIFailures
+		if err == nil || !errors.As(err, &lf) || r.applied == nil {
+			return s, err
+		}
+		for name, e := range lf {
+			failed[name] = &placement.Problem{Reason: ReasonApplyFailed, Message: fmt.Sprintf("L3VNI %s: %v", name, e)}
+			if round == 0 {
+				s = revert(s, name, r.applied)
+			} else {
+				s = revert(s, name, nil)
+			}
+		}
+	}
+}
+
+// reloadIsolated hands FRR the configuration of s. When FRR refuses it and the
+// node ran a configuration before, the L3VNIs that changed since are set back;
+// if FRR takes that, each changed one is tried again alone on top, and those
+// FRR refuses stay set back (remembered, so that the same stanza is not tried
+// on every pass). It returns the state the node runs, and a retry delay when
+// FRR took nothing new.
+func (r *Reconciler) reloadIsolated(ctx context.Context, s State, conf string, stored *evpnv1.RouterNodeStatus, failed map[string]*placement.Problem) (State, time.Duration, bool) {
+	reloaded, err := r.reload(ctx, conf, stored)
+	if err == nil {
+		return s, 0, reloaded
+	}
+	changed := changedL3VNIs(s, r.applied)
+	if !errors.Is(err, frrreload.ErrRejected) || r.applied == nil || len(changed) == 0 {
+		return s, reloadRetry(err), false
+	}
+	base := s
+	for _, name := range changed {
+		base = revert(base, name, r.applied)
+	}
+	if reloaded, err = r.reloadState(ctx, base, stored); err != nil {
+		return s, reloadRetry(err), false // not the changed L3VNIs' fault
+	}
+	for _, name := range changed {
+		try := takeL3VNI(base, name, &s)
+		again, err := r.reloadState(ctx, try, stored)
+		if err != nil {
+			failed[name] = &placement.Problem{Reason: ReasonReloadFailed, Message: fmt.Sprintf("L3VNI %s: FRR refused its configuration: %v", name, err)}
+			r.refuse(s, name, failed[name])
+			continue
+		}
+		base, reloaded = try, reloaded || again
+	}
+	return base, 0, reloaded
+}
+
+func (r *Reconciler) reloadState(ctx context.Context, s State, stored *evpnv1.RouterNodeStatus) (bool, error) {
+	conf, err := frrtemplates.Render(s.FRR)
+	if err != nil {
+		return false, fmt.Errorf("rendering the router's configuration: %w", err)
+	}
+	return r.reload(ctx, conf, stored)
+}
+
+// reload hands FRR a configuration and records the result; the one FRR already
+// runs is not sent again.
+func (r *Reconciler) reload(ctx context.Context, conf string, stored *evpnv1.RouterNodeStatus) (bool, error) {
+	if conf == r.lastConfig {
+		r.lastReload = r.goodReload // back to it after a refused one
+		return false, nil
+	}
+	res := evpnv1.ReloadResult{Time: metav1.NewTime(time.Now().Truncate(time.Second)), Result: evpnv1.ReloadSuccess}
+	resp, err := r.Reloader.Apply(ctx, conf)
+	if err != nil {
+		res.Result, res.Message = evpnv1.ReloadFailure, err.Error()
+		r.lastReload = &res
+		return false, err
+	}
+	reloaded := resp.Result != frrreload.ResultUnchanged
+	if !reloaded && r.lastReload == nil {
+		// A restarted plumber whose FRR already runs this config: the reload on
+		// record is still the one that counts, and rewriting its time would be
+		// an API write for nothing.
+		if prev := recordedReload(stored); prev != nil {
+			res = *prev
+		}
+	}
+	r.lastConfig, r.lastReload, r.goodReload = conf, &res, &res
+	return reloaded, nil
+}
+
+func reloadRetry(err error) time.Duration {
+	if errors.Is(err, frrreload.ErrRejected) {
+		return 30 * time.Second // FRR refused it: only a new spec or a restart helps
+	}
+	return 2 * time.Second // the reloader is not answering yet: its sidecar starts with us
+}
+
+// refusal is an L3VNI's part of a configuration FRR refused.
+type refusal struct {
+	part    *l3vniPart
+	problem *placement.Problem
+}
+
+func (r *Reconciler) refuse(s State, name string, p *placement.Problem) {
+	if r.refused == nil {
+		r.refused = map[string]refusal{}
+	}
+	r.refused[name] = refusal{part: l3vniOf(s, name), problem: p}
+}
+
+// refusedIn returns the L3VNIs of s whose part FRR refused before, exactly as s
+// has them; it forgets refusals that s no longer repeats.
+func (r *Reconciler) refusedIn(s State) map[string]*placement.Problem {
+	out := map[string]*placement.Problem{}
+	for name, ref := range r.refused {
+		if reflect.DeepEqual(l3vniOf(s, name), ref.part) {
+			out[name] = ref.problem
+		} else {
+			delete(r.refused, name)
+		}
+	}
+	return out
 }
 
 // inputs are the API objects one pass reads.
