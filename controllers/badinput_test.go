@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -80,6 +82,83 @@ func badInputs() []badInput {
 		{"localCIDR /8", "L3VNI", func(s, _ map[string]any) { cidr(s)["ipv4"] = "10.0.0.0/8" }, "localCIDR.ipv4 must be /16 or narrower"},
 		{"localCIDR IPv6 /32", "L3VNI", func(s, _ map[string]any) { cidr(s)["ipv6"] = "2001:db8::/32" }, "localCIDR.ipv6 must be /64 or narrower"},
 		{"localCIDR multicast", "L3VNI", func(s, _ map[string]any) { cidr(s)["ipv4"] = "224.1.0.0/24" }, "localCIDR.ipv4 must be a unicast range"},
+		{"localCIDR that is an address, not a range", "L3VNI", func(s, _ map[string]any) { cidr(s)["ipv4"] = "10.77.1.1" }, "localCIDR.ipv4 must be an IPv4 CIDR such as 192.169.10.0/24"},
+		{"localCIDR IPv6 in the IPv4 field", "L3VNI", func(s, _ map[string]any) { cidr(s)["ipv4"] = "fd00:1::/64" }, "localCIDR.ipv4 must be an IPv4 CIDR such as 192.169.10.0/24"},
+		{"localCIDR without any family", "L3VNI", func(s, _ map[string]any) { delete(cidr(s), "ipv4") }, "localCIDR needs ipv4, ipv6 or both"},
+		// Numbers out of their protocol's range.
+		{"VNI 0", "L3VNI", func(s, _ map[string]any) { s["vni"] = 0 }, "spec.vni: Invalid value: 0: spec.vni in body should be greater than or equal to 1"},
+		{"VNI over 24 bits", "L3VNI", func(s, _ map[string]any) { s["vni"] = 16777216 }, "spec.vni in body should be less than or equal to 16777215"},
+		{"hostASN 0", "L3VNI", func(s, _ map[string]any) { s["hostSession"].(map[string]any)["hostASN"] = 0 }, "spec.hostSession.hostASN in body should be greater than or equal to 1"},
+		{"hostASN over 32 bits", "L3VNI", func(s, _ map[string]any) { s["hostSession"].(map[string]any)["hostASN"] = int64(4294967296) }, "spec.hostSession.hostASN in body should be less than or equal to 4294967295"},
+		{"MTU below IPv6's minimum", "L3VNI", func(s, _ map[string]any) { s["mtu"] = 1000 }, "spec.mtu in body should be greater than or equal to 1280"},
+		{"MTU above jumbo frames", "L3VNI", func(s, _ map[string]any) { s["mtu"] = 65000 }, "spec.mtu in body should be less than or equal to 9216"},
+		{"route target that is not ASN:NN", "L3VNI", func(s, _ map[string]any) { s["importRouteTargets"] = []any{"target-one"} }, "spec.importRouteTargets[0] in body should match"},
+		{"route distinguisher with three parts", "L3VNI", func(s, _ map[string]any) { s["routeDistinguisher"] = "1:2:3" }, "spec.routeDistinguisher in body should match"},
+		{"VRF name over 15 characters", "L3VNI", func(s, _ map[string]any) { s["vrf"] = "a-very-long-vrf-name" }, "spec.vrf: Too long"},
+		{"VRF name with a space", "L3VNI", func(s, _ map[string]any) { s["vrf"] = "red vrf" }, "spec.vrf in body should match"},
+		{"underlay ASN 0", "Underlay", func(s, _ map[string]any) { s["asn"] = 0 }, "spec.asn in body should be greater than or equal to 1"},
+		{"underlay without NICs", "Underlay", func(s, _ map[string]any) { s["nics"] = []any{} }, "spec.nics in body should have at least 1 items"},
+		{"underlay without neighbors", "Underlay", func(s, _ map[string]any) { s["neighbors"] = []any{} }, "spec.neighbors in body should have at least 1 items"},
+		{"neighbor address that is not an IP", "Underlay", func(s, _ map[string]any) { neighbor(s)["address"] = "leaf1" }, "address must be an IPv4 or IPv6 address"},
+		{"neighbor ASN 0", "Underlay", func(s, _ map[string]any) { neighbor(s)["asn"] = 0 }, "spec.neighbors[0].asn in body should be greater than or equal to 1"},
+		{"VXLAN port 0", "Underlay", func(s, _ map[string]any) { s["vxlanPort"] = 0 }, "spec.vxlanPort in body should be greater than or equal to 1"},
+		{"VXLAN port over 65535", "Underlay", func(s, _ map[string]any) { s["vxlanPort"] = 70000 }, "spec.vxlanPort in body should be less than or equal to 65535"},
+		{"vtepCIDR that is not a CIDR", "Underlay", func(s, _ map[string]any) { s["vtepCIDR"] = "100.65.0.0" }, "vtepCIDR must be an IPv4 CIDR such as 100.65.0.0/24"},
+	}
+}
+
+// crossInput is an object that is fine alone and wrong next to others or the
+// cluster: the API server admits it, the controller refuses it in its Accepted
+// condition with a reason and a message.
+type crossInput struct {
+	name       string
+	obj        func(ns string, i int) client.Object
+	wantReason string
+	wantMsg    string
+}
+
+// crossInputs run next to the accepted Underlay "fabric" (vtepCIDR
+// 100.65.0.0/24, NIC eth1) and L3VNI "red" (VNI 100, VRF red, localCIDR
+// 192.169.10.0/24, hostASN 64515), with --cluster-networks 10.244.0.0/16 and
+// the API server's service range (ServiceCIDR kubernetes, 10.0.0.0/24).
+func crossInputs() []crossInput {
+	l := func(edit func(*evpnv1.L3VNI)) func(string, int) client.Object {
+		return func(ns string, i int) client.Object {
+			x := l3vni(ns, fmt.Sprintf("cross%d", i), "bad", int32(3000+i), fmt.Sprintf("10.79.%d.0/24", i))
+			edit(x)
+			return x
+		}
+	}
+	u := func(edit func(*evpnv1.Underlay)) func(string, int) client.Object {
+		return func(ns string, i int) client.Object {
+			x := underlay(ns, fmt.Sprintf("cross%d", i), "bad-other")
+			edit(x)
+			return x
+		}
+	}
+	return []crossInput{
+		{"VNI of another L3VNI", l(func(x *evpnv1.L3VNI) { x.Spec.VNI = seedVNI }), placement.ReasonDuplicateVNI, "VNI 100 is already used by L3VNI red"},
+		{"VRF of another L3VNI", l(func(x *evpnv1.L3VNI) { x.Spec.VRF = "red" }), placement.ReasonDuplicateVRF, `VRF "red" is already used by L3VNI red`},
+		{"metadata.name that is another L3VNI's VRF", func(ns string, i int) client.Object {
+			x := l3vni(ns, "red", "bad", int32(3000+i), fmt.Sprintf("10.79.%d.0/24", i))
+			x.Name, x.Spec.VRF = fmt.Sprintf("cross%d", i), "red"
+			return x
+		}, placement.ReasonDuplicateVRF, "already used by L3VNI red"},
+		{"localCIDR equal to another's", l(func(x *evpnv1.L3VNI) { x.Spec.HostSession.LocalCIDR.IPv4 = seedLocalCIDR }), placement.ReasonOverlappingLocalCIDR, "overlaps 192.169.10.0/24 of L3VNI red"},
+		{"localCIDR inside another's", l(func(x *evpnv1.L3VNI) { x.Spec.HostSession.LocalCIDR.IPv4 = "192.169.10.128/25" }), placement.ReasonOverlappingLocalCIDR, "overlaps 192.169.10.0/24 of L3VNI red"},
+		{"localCIDR around another's", l(func(x *evpnv1.L3VNI) { x.Spec.HostSession.LocalCIDR.IPv4 = "192.169.0.0/16" }), placement.ReasonOverlappingLocalCIDR, "overlaps 192.169.10.0/24 of L3VNI red"},
+		{"another hostASN", l(func(x *evpnv1.L3VNI) { x.Spec.HostSession.HostASN = 64999 }), placement.ReasonHostASNMismatch, "hostASN 64999 differs from 64515 of L3VNI red"},
+		{"FRR-K8s namespace the controller does not write to", l(func(x *evpnv1.L3VNI) { x.Spec.FRRK8s.Namespace = "elsewhere" }), placement.ReasonWrongFRRK8sNamespace, `frrK8s.namespace "elsewhere"`},
+		{"VRF named like the Underlay's NIC", l(func(x *evpnv1.L3VNI) { x.Spec.VRF = "eth1" }), placement.ReasonNameTaken, `VRF "eth1" has the name of a NIC of Underlay fabric`},
+		{"localCIDR in the service range", l(func(x *evpnv1.L3VNI) { x.Spec.HostSession.LocalCIDR.IPv4 = "10.0.0.0/24" }), placement.ReasonClusterNetwork, "overlaps the cluster's network 10.0.0.0/24 (ServiceCIDR kubernetes)"},
+		{"localCIDR in the pod network", l(func(x *evpnv1.L3VNI) { x.Spec.HostSession.LocalCIDR.IPv4 = "10.244.3.0/24" }), placement.ReasonClusterNetwork, "overlaps the cluster's network 10.244.0.0/16 (--cluster-networks)"},
+		{"vtepCIDR partly overlapping another Underlay's", u(func(x *evpnv1.Underlay) { x.Spec.VTEPCIDR = "100.65.0.0/23" }), placement.ReasonOverlappingCIDR, "100.65.0.0/23"},
+		{"routerIDCIDR partly overlapping another Underlay's", u(func(x *evpnv1.Underlay) {
+			x.Spec.VTEPCIDR, x.Spec.RouterIDCIDR = "100.66.0.0/24", "10.0.0.128/25"
+		}), placement.ReasonOverlappingCIDR, "10.0.0.128/25"},
+		{"password Secret that does not exist", u(func(x *evpnv1.Underlay) {
+			x.Spec.Neighbors[0].PasswordSecret = &evpnv1.SecretRef{Name: "no-such-secret"}
+		}), placement.ReasonSecretMissing, `"no-such-secret"`},
 	}
 }
 
@@ -105,7 +184,9 @@ func toUnstructured(t testing.TB, obj client.Object, kind string) *unstructured.
 func TestBadInputIsRefusedAndBreaksNothing(t *testing.T) {
 	requireAPI(t)
 	ns, frrNS := newNamespaces(t)
-	startController(t, ns, frrNS)
+	startControllerOn(t, testCfg, ns, frrNS, func(o *ManagerOptions) {
+		o.ClusterNetworks = []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}
+	})
 	createNodes(t, "bad", 1)
 	create(t, underlay(ns, "fabric", "bad"), l3vni(ns, "red", "bad", seedVNI, seedLocalCIDR))
 	name := "evpn-" + ns + "-red"
@@ -133,6 +214,28 @@ func TestBadInputIsRefusedAndBreaksNothing(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("refused with %q, want %q", err, tt.wantErr)
 			}
+		})
+	}
+	for i, tt := range crossInputs() {
+		t.Run("cross/"+tt.name, func(t *testing.T) {
+			obj := tt.obj(ns, i)
+			if err := k8s.Create(context.Background(), obj); err != nil {
+				t.Fatalf("refused by the API server (%v): this class is the controller's", err)
+			}
+			defer func() { _ = k8s.Delete(context.Background(), obj) }()
+			eventually(t, timeout, func() error {
+				if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+					return err
+				}
+				conds, _ := conditionsOf(obj)
+				if err := conditionIs(conds, obj.GetGeneration(), evpnv1.ConditionAccepted, metav1.ConditionFalse, tt.wantReason); err != nil {
+					return err
+				}
+				if c := meta.FindStatusCondition(conds, evpnv1.ConditionAccepted); !strings.Contains(c.Message, tt.wantMsg) {
+					return fmt.Errorf("message %q, want %q", c.Message, tt.wantMsg)
+				}
+				return nil
+			})
 		})
 	}
 	// The same objects, unedited, are admitted: each refusal is the edit's.

@@ -60,7 +60,7 @@ type L3VNIPlan struct {
 // status and the FRRConfigurations to write. It does no I/O; now stamps condition
 // transitions.
 func Evaluate(w *World, now metav1.Time) Plan {
-	verdicts := placement.Accept(w.Underlays, w.L3VNIs, w.Secrets, w.FRRK8sNamespace)
+	verdicts := placement.Accept(w.Underlays, w.L3VNIs, placement.Cluster{FRRK8sNamespace: w.FRRK8sNamespace, Secrets: w.Secrets, Networks: w.Networks})
 	underlays, l3vnis := verdicts.Published()
 	plan := Plan{Nodes: make([]placement.NodePlan, len(w.Nodes))}
 	for i, n := range w.Nodes {

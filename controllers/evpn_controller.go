@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"sort"
 	"time"
 
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,6 +51,11 @@ type EVPNReconciler struct {
 	Now func() time.Time
 	// FRRK8s says whether FRR-K8s's CRDs are installed; nil means they are.
 	FRRK8s *FRRK8sPresence
+	// ClusterNetworks are the ranges an administrator declared as the
+	// cluster's (pods, nodes); ServiceCIDRs adds the API's ServiceCIDR objects
+	// (Kubernetes 1.33 and later serve them).
+	ClusterNetworks []netip.Prefix
+	ServiceCIDRs    bool
 
 	// lastStatus remembers, per object, the status we last wrote and the
 	// resourceVersion the object had before that write. While the cache still
@@ -150,6 +157,22 @@ func (r *EVPNReconciler) snapshot(ctx context.Context) (*World, error) {
 	for _, l := range lists {
 		if err := r.Client.List(ctx, l.list, l.opts...); err != nil {
 			return nil, fmt.Errorf("listing %T: %w", l.list, err)
+		}
+	}
+	for _, p := range r.ClusterNetworks {
+		w.Networks = append(w.Networks, placement.Network{Prefix: p, Of: "--cluster-networks"})
+	}
+	if r.ServiceCIDRs {
+		var cidrs networkingv1.ServiceCIDRList
+		if err := r.Client.List(ctx, &cidrs); err != nil {
+			return nil, fmt.Errorf("listing ServiceCIDRs: %w", err)
+		}
+		for _, c := range cidrs.Items {
+			for _, s := range c.Spec.CIDRs {
+				if p, err := netip.ParsePrefix(s); err == nil {
+					w.Networks = append(w.Networks, placement.Network{Prefix: p, Of: "ServiceCIDR " + c.Name})
+				}
+			}
 		}
 	}
 	frr := r.FRRK8s.Reader()
@@ -378,6 +401,11 @@ func (r *EVPNReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Build(r)
 	if err != nil {
 		return err
+	}
+	if r.ServiceCIDRs {
+		if err := c.Watch(source.Kind(mgr.GetCache(), client.Object(&networkingv1.ServiceCIDR{}), toWorld, predicate.GenerationChangedPredicate{})); err != nil {
+			return err
+		}
 	}
 	// FRR-K8s's kinds come from a cache of their own, made and started once their
 	// CRDs exist; then the watches start, and the snapshot reads from it.

@@ -93,7 +93,7 @@ func admittedRenders(t *testing.T, vni int32, vrf, rt, rd, connect, hold, keepal
 		}
 		// Admitted: from here on nothing may fail but with a reason on a condition.
 		u.Generation, l.Generation = 1, 1
-		v := placement.Accept([]evpnv1.Underlay{*u}, []evpnv1.L3VNI{*l}, nil, "frr-k8s-system")
+		v := placement.Accept([]evpnv1.Underlay{*u}, []evpnv1.L3VNI{*l}, placement.Cluster{FRRK8sNamespace: "frr-k8s-system"})
 		us, ls := v.Published()
 		plan := placement.Place(placement.Node{Name: "n", Labels: map[string]string{"group": "g"}, Index: int(index), HasIndex: true}, us, ls)
 		d := nodeplumber.Desired(plan, nodeplumber.NodeFacts{UnderlayMTU: 9000})

@@ -2,11 +2,14 @@ package controllers
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -40,6 +43,9 @@ type ManagerOptions struct {
 	// FRRK8sRecheck is how often the controller looks for FRR-K8s's CRDs while
 	// they are missing (15 s when zero).
 	FRRK8sRecheck time.Duration
+	// ClusterNetworks are the cluster's pod and node ranges, which no new
+	// localCIDR may overlap (services come from the API's ServiceCIDRs).
+	ClusterNetworks []netip.Prefix
 	// SkipNameValidation lets one process run several managers (tests do).
 	SkipNameValidation bool
 }
@@ -93,6 +99,12 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (ctrl.Manager, error) {
 		Recorder:        mgr.GetEventRecorder("frr-k8s-evpn-controller"),
 		FRRK8s: &FRRK8sPresence{Mapper: mgr.GetRESTMapper(), Interval: opts.FRRK8sRecheck, Config: cfg, Scheme: mgr.GetScheme(),
 			Namespace: opts.FRRK8sNamespace},
+	}
+	r.ClusterNetworks = opts.ClusterNetworks
+	if _, err := mgr.GetRESTMapper().RESTMapping(schema.GroupKind{Group: "networking.k8s.io", Kind: "ServiceCIDR"}, "v1"); err == nil {
+		r.ServiceCIDRs = true
+	} else if !meta.IsNoMatchError(err) {
+		return nil, fmt.Errorf("looking for the ServiceCIDR API: %w", err)
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the EVPN controller: %w", err)

@@ -8,6 +8,7 @@ import (
 
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -93,6 +94,13 @@ func TestServiceAccountRights(t *testing.T) {
 		}, "may write only the FRRConfigurations it manages"},
 		{"controller: an FRRConfiguration in another namespace", func() error {
 			return controller.Create(ctx, managed("evpn-x", "elsewhere"), client.DryRunAll)
+		}, "forbidden"},
+		{"controller: list the cluster's ServiceCIDRs", func() error {
+			return controller.List(ctx, &networkingv1.ServiceCIDRList{})
+		}, ""},
+		{"controller: change a ServiceCIDR", func() error {
+			return controller.Create(ctx, &networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "stolen"},
+				Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{"10.99.0.0/24"}}}, client.DryRunAll)
 		}, "forbidden"},
 		{"controller: read a Secret's data with get", func() error {
 			return controller.Get(ctx, client.ObjectKeyFromObject(secret), &corev1.Secret{})

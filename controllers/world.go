@@ -23,6 +23,9 @@ type World struct {
 	// Secrets are the names of the Secrets in the namespace, which a new
 	// Underlay generation's password Secrets must be among (nil: not checked).
 	Secrets map[string]bool
+	// Networks are the cluster's service, pod and node ranges, which a new
+	// L3VNI generation's localCIDR must not overlap.
+	Networks []placement.Network
 	// FRRK8sNamespace is where this controller writes FRRConfigurations.
 	FRRK8sNamespace string
 	// FRRK8sMissing is true when FRR-K8s's CRDs are not installed: no

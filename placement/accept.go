@@ -26,6 +26,7 @@ const (
 	ReasonWrongFRRK8sNamespace = "UnsupportedFRRK8sNamespace"
 	ReasonNameTaken            = "NameTaken"
 	ReasonSecretMissing        = "PasswordSecretMissing"
+	ReasonClusterNetwork       = "OverlapsClusterNetwork"
 )
 
 // DefaultRouterIDCIDR is routerIDCIDR when an Underlay leaves it unset (the API
@@ -78,15 +79,34 @@ type Verdicts struct {
 // version first, then the oldest, then by name) keeps its claim and the other is
 // rejected. frrK8sNamespace is where the controller writes FRRConfigurations.
 //
-// secrets names the Secrets of the namespace: a new Underlay generation that
-// names a password Secret that does not exist is refused (nil: not checked). A
-// version already accepted is not refused for a Secret that went later: that
-// fails on the nodes, which keep what they run.
-func Accept(underlays []evpnv1.Underlay, l3vnis []evpnv1.L3VNI, secrets map[string]bool, frrK8sNamespace string) Verdicts {
+// Cluster facts refuse new generations only: a version already accepted is not
+// refused for a Secret that went or a network that came later; that fails on
+// the nodes, which keep what they run.
+func Accept(underlays []evpnv1.Underlay, l3vnis []evpnv1.L3VNI, c Cluster) Verdicts {
 	var v Verdicts
-	v.Underlays = acceptUnderlays(underlays, runningVRFs(l3vnis), secrets)
-	v.L3VNIs = acceptL3VNIs(l3vnis, v.Underlays, frrK8sNamespace)
+	v.Underlays = acceptUnderlays(underlays, runningVRFs(l3vnis), c.Secrets)
+	v.L3VNIs = acceptL3VNIs(l3vnis, v.Underlays, c)
 	return v
+}
+
+// Cluster is what the decisions depend on besides the Underlays and L3VNIs.
+type Cluster struct {
+	// FRRK8sNamespace is where the controller writes FRRConfigurations.
+	FRRK8sNamespace string
+	// Secrets names the Secrets of the namespace: a new Underlay generation that
+	// names a password Secret that does not exist is refused (nil: not checked).
+	Secrets map[string]bool
+	// Networks are the cluster's own ranges (services, pods, nodes): a localCIDR
+	// must not overlap them, since its connected route on the host leg of every
+	// selected node would capture their traffic.
+	Networks []Network
+}
+
+// Network is one of the cluster's address ranges, and what it is.
+type Network struct {
+	Prefix netip.Prefix
+	// Of says where it comes from, for the user ("ServiceCIDR kubernetes").
+	Of string
 }
 
 // LastAccepted returns the version of an Underlay that nodes run, as published in
@@ -275,7 +295,8 @@ func claimOfL3VNI(name string, spec *evpnv1.L3VNISpec) (l3vniClaim, Problems) {
 	return c, ps
 }
 
-func acceptL3VNIs(l3vnis []evpnv1.L3VNI, underlays []*UnderlayVerdict, frrK8sNamespace string) []*L3VNIVerdict {
+func acceptL3VNIs(l3vnis []evpnv1.L3VNI, underlays []*UnderlayVerdict, cluster Cluster) []*L3VNIVerdict {
+	frrK8sNamespace := cluster.FRRK8sNamespace
 	// The router ASN an L3VNI without hostSession.asn takes: the Underlays'.
 	underlayASNs := map[int64]bool{}
 	nics := map[string]string{} // NIC name -> Underlay: they live in the router netns
@@ -332,6 +353,16 @@ func acceptL3VNIs(l3vnis []evpnv1.L3VNI, underlays []*UnderlayVerdict, frrK8sNam
 				for _, q := range c.cidrs {
 					if p.Overlaps(q) {
 						v.Problems = append(v.Problems, problemf(ReasonOverlappingLocalCIDR, "localCIDR %s overlaps %s of L3VNI %s", p, q, other))
+					}
+				}
+			}
+		}
+		if v.Accepted == nil || v.Accepted.Generation != l.Generation {
+			for _, p := range mine.cidrs {
+				for _, n := range cluster.Networks {
+					if p.Overlaps(n.Prefix) {
+						v.Problems = append(v.Problems, problemf(ReasonClusterNetwork,
+							"localCIDR %s overlaps the cluster's network %s (%s): its route on every selected node would capture that traffic; pick a range the cluster does not use", p, n.Prefix, n.Of))
 					}
 				}
 			}

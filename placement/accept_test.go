@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -113,7 +114,7 @@ func TestAcceptL3VNIs(t *testing.T) {
 			if underlays == nil {
 				underlays = []evpnv1.Underlay{fabric}
 			}
-			v := Accept(underlays, tt.l3vnis, nil, "frr-k8s-system")
+			v := Accept(underlays, tt.l3vnis, Cluster{FRRK8sNamespace: "frr-k8s-system"})
 			if len(v.L3VNIs) != len(tt.l3vnis) {
 				t.Fatalf("%d verdicts for %d L3VNIs", len(v.L3VNIs), len(tt.l3vnis))
 			}
@@ -182,7 +183,7 @@ func TestAcceptUnderlays(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, uv := range Accept(tt.underlays, nil, map[string]bool{"leaf": true}, "x").Underlays {
+			for _, uv := range Accept(tt.underlays, nil, Cluster{Secrets: map[string]bool{"leaf": true}, FRRK8sNamespace: "x"}).Underlays {
 				name := uv.Underlay.Name
 				if got := reasonOrAccepted(uv.Problems); got != tt.want[name] {
 					t.Errorf("%s: %s (%q), want %s", name, got, uv.Problems.Message(), tt.want[name])
@@ -200,13 +201,13 @@ func TestRouterASNFollowsTheUnderlay(t *testing.T) {
 	l := publishedL3VNI(l3vni("red", 0, 100, "192.169.10.0/24"))
 	u = updated(u)
 	u.Spec.ASN = 65000
-	v := Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{l}, nil, "x")
+	v := Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{l}, Cluster{FRRK8sNamespace: "x"})
 	if got := v.L3VNIs[0].Accepted.RouterASN; got != 65000 {
 		t.Errorf("router ASN %d after the only Underlay moved to 65000", got)
 	}
 	asn := int64(4200000000)
 	l.Spec.HostSession.ASN = &asn
-	v = Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{l}, nil, "x")
+	v = Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{l}, Cluster{FRRK8sNamespace: "x"})
 	if got := v.L3VNIs[0].Accepted.RouterASN; got != asn {
 		t.Errorf("hostSession.asn is %d, router ASN %d", asn, got)
 	}
@@ -216,8 +217,37 @@ func TestNICCannotTakeARunningVRFsName(t *testing.T) {
 	red := publishedL3VNI(l3vni("red", 0, 100, "192.169.10.0/24"))
 	u := underlay("fabric", 1, "g", "100.65.0.0/24")
 	u.Spec.NICs = []evpnv1.InterfaceName{"red"}
-	v := Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{red}, nil, "x")
+	v := Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{red}, Cluster{FRRK8sNamespace: "x"})
 	if got := v.Underlays[0].Problems; got.Reason() != ReasonNameTaken || !strings.Contains(got.Message(), "NIC red has the name of L3VNI red's VRF") {
 		t.Errorf("problems %q", got.Message())
+	}
+}
+
+// TestClusterNetworksRefuseNewGenerationsOnly: a localCIDR over a cluster range
+// is refused; a version already accepted stays accepted when such a range
+// appears later (a new ServiceCIDR): nodes keep what they run.
+func TestClusterNetworksRefuseNewGenerationsOnly(t *testing.T) {
+	u := publishedUnderlay(underlay("fabric", 0, "g", "100.65.0.0/24"))
+	services := Cluster{FRRK8sNamespace: "x", Networks: []Network{{Prefix: netip.MustParsePrefix("192.169.0.0/16"), Of: "ServiceCIDR extra"}}}
+	tests := []struct {
+		name   string
+		l3vni  evpnv1.L3VNI
+		reason string
+	}{
+		{"a new L3VNI over a service range", l3vni("red", 0, 100, "192.169.10.0/24"), ReasonClusterNetwork},
+		{"a new generation over a service range", updated(publishedL3VNI(l3vni("red", 0, 100, "192.169.10.0/24"))), ReasonClusterNetwork},
+		{"the accepted generation when the range came later", publishedL3VNI(l3vni("red", 0, 100, "192.169.10.0/24")), ""},
+		{"a new L3VNI beside the range", l3vni("blue", 0, 300, "192.170.10.0/24"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{tt.l3vni}, services).L3VNIs[0]
+			if got := v.Problems.Reason(); (tt.reason == "") != v.OK() || (tt.reason != "" && got != tt.reason) {
+				t.Errorf("problems %q (%s), want reason %q", v.Problems.Message(), got, tt.reason)
+			}
+			if tt.reason != "" && !strings.Contains(v.Problems.Message(), "overlaps the cluster's network 192.169.0.0/16 (ServiceCIDR extra)") {
+				t.Errorf("message %q", v.Problems.Message())
+			}
+		})
 	}
 }

@@ -54,7 +54,7 @@ func TestPublishedIsWhatWasAccepted(t *testing.T) {
 	u := underlay("a", 0, "g", "100.65.0.0/24")
 	l := l3vni("red", 0, 100, "192.169.10.0/24")
 	bad := l3vni("dup", 1, 100, "10.1.0.0/24")
-	v := Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{l, bad}, nil, "x")
+	v := Accept([]evpnv1.Underlay{u}, []evpnv1.L3VNI{l, bad}, Cluster{FRRK8sNamespace: "x"})
 	// What the controller writes back into status.
 	u.Status.Accepted = v.Underlays[0].Accepted
 	for _, lv := range v.L3VNIs {

@@ -4,7 +4,9 @@ package main
 
 import (
 	"flag"
+	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/controllers"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,6 +24,16 @@ func main() {
 	flag.Float64Var(&opts.QPS, "kube-api-qps", 100, "client-side rate limit towards the API server (queries per second); indexing a thousand new nodes takes 1000 writes")
 	flag.IntVar(&opts.Burst, "kube-api-burst", 200, "client-side burst towards the API server")
 	flag.DurationVar(&opts.NodeIndexGrace, "node-index-grace", controllers.DefaultNodeIndexGrace, "how long a deleted node's index (and VTEP) stays reserved while its RouterNodeStatus exists; deleting that object frees it at once")
+	flag.Func("cluster-networks", "comma-separated CIDRs of the cluster's pod and node networks, which no new L3VNI's localCIDR may overlap (service ranges come from the ServiceCIDR API)", func(v string) error {
+		for _, s := range strings.Split(v, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(s))
+			if err != nil {
+				return err
+			}
+			opts.ClusterNetworks = append(opts.ClusterNetworks, p.Masked())
+		}
+		return nil
+	})
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
