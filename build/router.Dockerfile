@@ -12,10 +12,10 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends frr frr-pythontools iproute2 util-linux \
  && rm -rf /var/lib/apt/lists/* \
- && printf 'zebra=yes\nbgpd=yes\nbfdd=yes\nvtysh_enable=yes\n' > /etc/frr/daemons \
  && printf 'service integrated-vtysh-config\n' > /etc/frr/vtysh.conf \
  && printf 'frr defaults datacenter\n' > /etc/frr/frr.conf \
  && chown -R frr:frr /etc/frr
+COPY build/frr/daemons /etc/frr/daemons
 COPY --from=build /out/reloader /usr/local/bin/reloader
 COPY build/router-start /usr/local/bin/router-start
 ENTRYPOINT ["/usr/local/bin/router-start"]

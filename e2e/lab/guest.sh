@@ -137,7 +137,7 @@ start_plumber() { # log file
 }
 start_plumber "$logs/plumber.log"
 mkdir -p /etc/frr/router /run/frr/router /var/lib/frr-k8s-evpn
-sed -e 's/-p 0//' /etc/frr/daemons >/etc/frr/router/daemons
+cp build/frr/daemons /etc/frr/router/daemons # the router image's
 printf 'service integrated-vtysh-config\n' >/etc/frr/router/vtysh.conf
 printf 'frr defaults datacenter\nhostname router\nlog file %s/router-frr.log informational\n' "$logs" >/etc/frr/router/frr.conf
 chown -R frr:frr /etc/frr/router /run/frr/router
@@ -175,6 +175,12 @@ check 180 "RouterNodeStatus node1 reports a successful FRR reload" \
 run kubectl get routernodestatus -n $NS
 run ip -n $ROUTER -br link
 run ip -br addr show hs100
+# The router netns holds the fabric NIC: FRR's vty ports (26xx) answer on
+# localhost only; bgpd's port 179 is the one the fabric needs.
+show "ip netns exec $ROUTER ss -Hltn" ip netns exec $ROUTER ss -Hltn
+vty_exposed() { ip netns exec $ROUTER ss -Hltn | awk '{print $4}' | grep -E ':26[0-9][0-9]$' | grep -v -E '^127\.0\.0\.1:|^\[::1\]:'; }
+check 30 "the router's FRR listens for vty on localhost only" sh -c "ip netns exec $ROUTER ss -Hltn | grep -q ':26'"
+if vty_exposed; then fail "a vty port of the router's FRR listens beyond localhost"; fi
 
 say "3. FRR-K8s peers with the router through the veth"
 check 180 "BGPSessionState: FRR-K8s's session to the router leg 192.169.10.1 is Established" \
