@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // tool finds a helper binary or skips (failing instead under make test).
@@ -69,6 +72,34 @@ func TestKustomizeRenders(t *testing.T) {
 		for _, k := range wantKinds {
 			if !strings.Contains(string(out), "\nkind: "+k+"\n") {
 				t.Errorf("config/%s renders no %s", dir, k)
+			}
+		}
+	}
+}
+
+// TestNodePodsHoldOnlyWhatTheyNeed: no node pod shares the host's PID namespace
+// (nothing in them needs it), and the router pod, which talks to no API server,
+// carries no service account token.
+func TestNodePodsHoldOnlyWhatTheyNeed(t *testing.T) {
+	for _, f := range []string{"node/nodeplumber.yaml", "node/router.yaml", "cleanup/cleanup.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(b), "\n---\n") {
+			var ds appsv1.DaemonSet
+			if err := yaml.Unmarshal([]byte(doc), &ds); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if ds.Kind != "DaemonSet" {
+				continue
+			}
+			spec := ds.Spec.Template.Spec
+			if spec.HostPID {
+				t.Errorf("%s: DaemonSet %s shares the host's PID namespace", f, ds.Name)
+			}
+			if f == "node/router.yaml" && (spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken) {
+				t.Errorf("%s: the router pod mounts a service account token it never uses", f)
 			}
 		}
 	}
