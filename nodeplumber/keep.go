@@ -27,15 +27,8 @@ func Keep(d Decision, plan placement.NodePlan, last *State) State {
 		selected[on.L3VNI.Name] = on.L3VNI
 	}
 	keepL3VNI := func(name string) {
-		l := selected[name]
-		for _, ls := range last.L3VNIs {
-			if ls.Name != name || l == nil || ls.UID != l.UID {
-				continue
-			}
-			s.L3VNIs = append(s.L3VNIs, ls)
-			if vrf, ok := findVRF(last.FRR.VRFs, ls.VRF); ok {
-				s.FRR.VRFs = append(s.FRR.VRFs, vrf)
-			}
+		if l := selected[name]; l != nil && l3vniUID(*last, name) == string(l.UID) {
+			s = takeL3VNI(s, name, last)
 		}
 	}
 	if d.UnderlayProblem != nil {
