@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -37,6 +38,9 @@ type Plan struct {
 	L3VNIs    []L3VNIPlan
 	// Nodes is what each node runs, by the rules the plumbers apply too.
 	Nodes []placement.NodePlan
+	// PlumberSecretRules are the rules of PlumberSecretsRole: the password
+	// Secrets that node plumbers may read.
+	PlumberSecretRules []rbacv1.PolicyRule
 }
 
 // UnderlayPlan is the decision for one Underlay.
@@ -62,7 +66,7 @@ type L3VNIPlan struct {
 func Evaluate(w *World, now metav1.Time) Plan {
 	verdicts := placement.Accept(w.Underlays, w.L3VNIs, placement.Cluster{FRRK8sNamespace: w.FRRK8sNamespace, Secrets: w.Secrets, Networks: w.Networks})
 	underlays, l3vnis := verdicts.Published()
-	plan := Plan{Nodes: make([]placement.NodePlan, len(w.Nodes))}
+	plan := Plan{Nodes: make([]placement.NodePlan, len(w.Nodes)), PlumberSecretRules: plumberSecretRules(w.Underlays)}
 	for i, n := range w.Nodes {
 		if rs := w.RouterStatuses[n.Name]; rs != nil && rs.Status.Underlay != nil {
 			n.RunningUnderlay = rs.Status.Underlay.Name

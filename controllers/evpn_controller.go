@@ -12,7 +12,9 @@ import (
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -62,6 +64,8 @@ type EVPNReconciler struct {
 	// shows that old version, the write has not reached the cache yet and must not
 	// be repeated. Reconciles of the single work item never run concurrently.
 	lastStatus map[types.UID]statusWrite
+	// roleMissingLogged is true once the missing PlumberSecretsRole was logged.
+	roleMissingLogged bool
 }
 
 type statusWrite struct {
@@ -84,6 +88,9 @@ func (r *EVPNReconciler) forgetGone(w *World) {
 	}
 	for i := range w.Underlays {
 		live[w.Underlays[i].UID] = true
+	}
+	if w.PlumberSecretsRole != nil {
+		live[w.PlumberSecretsRole.UID] = true
 	}
 	for uid := range r.lastStatus {
 		if !live[uid] {
@@ -113,6 +120,10 @@ func (r *EVPNReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 	r.forgetGone(w)
 
 	var errs []error
+	// Before any status: a plumber told to use a Secret must be able to read it.
+	if err := r.keepPlumberSecretsRole(ctx, w.PlumberSecretsRole, plan.PlumberSecretRules); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, r.removeOrphans(ctx, w)...)
 	for i := range plan.L3VNIs {
 		if err := r.applyL3VNI(ctx, &plan.L3VNIs[i], w, now); err != nil {
@@ -186,6 +197,13 @@ func (r *EVPNReconciler) snapshot(ctx context.Context) (*World, error) {
 		}
 	}
 	w.Underlays, w.L3VNIs = underlays.Items, l3vnis.Items
+	role := &rbacv1.Role{}
+	switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: PlumberSecretsRole}, role); {
+	case err == nil:
+		w.PlumberSecretsRole = role
+	case !apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("getting Role %s: %w", PlumberSecretsRole, err)
+	}
 	w.Secrets = make(map[string]bool, len(secrets.Items))
 	for _, s := range secrets.Items {
 		w.Secrets[s.Name] = true
@@ -394,6 +412,9 @@ func (r *EVPNReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&evpnv1.RouterNodeStatus{}, toWorld, builder.WithPredicates(inNamespace)).
 		Watches(&corev1.Node{}, toWorld, builder.OnlyMetadata, builder.WithPredicates(predicate.Or(
 			predicate.LabelChangedPredicate{}, nodeIndexChanged()))).
+		Watches(&rbacv1.Role{}, toWorld, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			return o.GetNamespace() == r.Namespace && o.GetName() == PlumberSecretsRole
+		}))).
 		// Only whether a password Secret exists matters here: names, never data.
 		Watches(&corev1.Secret{}, toWorld, builder.OnlyMetadata, builder.WithPredicates(inNamespace, predicate.Funcs{
 			UpdateFunc: func(event.UpdateEvent) bool { return false },

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -82,6 +84,8 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (ctrl.Manager, error) {
 			&evpnv1.L3VNI{}:            {Namespaces: ours},
 			&evpnv1.Underlay{}:         {Namespaces: ours},
 			&evpnv1.RouterNodeStatus{}: {Namespaces: ours},
+			// The one Role the controller keeps (and may read: its RBAC names it).
+			&rbacv1.Role{}: {Namespaces: ours, Field: fields.OneTermEqualSelector("metadata.name", PlumberSecretsRole)},
 			// Names only: whether a password Secret exists.
 			&metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}: {Namespaces: ours},
 		}},

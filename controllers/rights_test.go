@@ -41,7 +41,31 @@ func TestServiceAccountRights(t *testing.T) {
 	if err := k8s.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
+	unrelated := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses", Namespace: ns}, Data: map[string][]byte{"token": []byte("y")}}
+	if err := k8s.Create(ctx, unrelated); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
 	controller, plumber := as(t, "frr-k8s-evpn-controller", ""), as(t, "frr-k8s-evpn-nodeplumber", "rights-node")
+	// The controller grants the plumbers the Secret an Underlay names, as its
+	// reconciler does, with its own rights.
+	withPassword := underlay(ns, "rights-fabric", "g")
+	withPassword.Spec.Neighbors[0].PasswordSecret = &evpnv1.SecretRef{Name: secret.Name}
+	grant := func() error {
+		role := &rbacv1.Role{}
+		if err := controller.Get(ctx, client.ObjectKey{Namespace: ns, Name: PlumberSecretsRole}, role); err != nil {
+			return err
+		}
+		r := &EVPNReconciler{Client: controller, Namespace: ns}
+		return r.keepPlumberSecretsRole(ctx, role, plumberSecretRules([]evpnv1.Underlay{*withPassword}))
+	}
+	grantMore := func(verbs ...string) error {
+		role := &rbacv1.Role{}
+		if err := controller.Get(ctx, client.ObjectKey{Namespace: ns, Name: PlumberSecretsRole}, role); err != nil {
+			return err
+		}
+		role.Rules = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: verbs}}
+		return controller.Update(ctx, role, client.DryRunAll)
+	}
 	// Another workload to which someone granted writes on our status.
 	grantStatusWrites(t, ns, "some-operator")
 	other := as(t, "some-operator", "")
@@ -102,8 +126,24 @@ func TestServiceAccountRights(t *testing.T) {
 			return controller.Create(ctx, &networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "stolen"},
 				Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{"10.99.0.0/24"}}}, client.DryRunAll)
 		}, "forbidden"},
-		{"controller: read a Secret's data with get", func() error {
+		// get is what RBAC requires of whoever grants get: the controller could
+		// already read Secrets through list.
+		{"controller: get a Secret", func() error {
 			return controller.Get(ctx, client.ObjectKeyFromObject(secret), &corev1.Secret{})
+		}, ""},
+		{"controller: grant plumbers the Secret an Underlay names", grant, ""},
+		{"controller: grant plumbers writes on Secrets", func() error { return grantMore("get", "update") }, "forbidden"},
+		{"controller: change another Role", func() error {
+			return controller.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "mine", Namespace: ns}}, client.DryRunAll)
+		}, "forbidden"},
+		{"plumber: get a Secret an Underlay names", func() error {
+			return plumber.Get(ctx, client.ObjectKeyFromObject(secret), &corev1.Secret{})
+		}, ""},
+		{"plumber: get a Secret no Underlay names", func() error {
+			return plumber.Get(ctx, client.ObjectKeyFromObject(unrelated), &corev1.Secret{})
+		}, "forbidden"},
+		{"plumber: list Secrets", func() error {
+			return plumber.List(ctx, &corev1.SecretList{}, client.InNamespace(ns))
 		}, "forbidden"},
 		{"controller: edit an Underlay's spec", func() error {
 			return controller.Create(ctx, underlay(ns, "from-controller", "g"), client.DryRunAll)

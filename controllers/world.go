@@ -2,6 +2,7 @@ package controllers
 
 import (
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
@@ -23,6 +24,9 @@ type World struct {
 	// Secrets are the names of the Secrets in the namespace, which a new
 	// Underlay generation's password Secrets must be among (nil: not checked).
 	Secrets map[string]bool
+	// PlumberSecretsRole is the Role that grants node plumbers their password
+	// Secrets (nil when it does not exist).
+	PlumberSecretsRole *rbacv1.Role
 	// Networks are the cluster's service, pod and node ranges, which a new
 	// L3VNI generation's localCIDR must not overlap.
 	Networks []placement.Network

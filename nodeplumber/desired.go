@@ -49,6 +49,9 @@ type NodeFacts struct {
 	// Passwords maps a Secret name to the "password" value it holds; a Secret
 	// that is missing or has no such key is absent.
 	Passwords map[string]string
+	// SecretErrors says why a Secret could not be read, when it was not simply
+	// missing (e.g. the controller has not granted it to plumbers yet).
+	SecretErrors map[string]error
 }
 
 // State is everything one node runs.
@@ -220,6 +223,9 @@ func desiredUnderlay(u *placement.Underlay, index int, facts NodeFacts) (Underla
 		}
 		if n.PasswordSecret != nil {
 			pw, ok := facts.Passwords[n.PasswordSecret.Name]
+			if err := facts.SecretErrors[n.PasswordSecret.Name]; !ok && err != nil {
+				return bad(ReasonSecretMissing, "Underlay %s: neighbor %s: password Secret %q cannot be read: %v", u.Name, n.Address, n.PasswordSecret.Name, err)
+			}
 			if !ok {
 				return bad(ReasonSecretMissing, "Underlay %s: neighbor %s: password Secret %q not found or has no \"password\" key", u.Name, n.Address, n.PasswordSecret.Name)
 			}

@@ -122,6 +122,10 @@ func TestDesired(t *testing.T) {
 		{"missing password Secret", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *testNode) {
 			u.Spec.Neighbors[0].PasswordSecret = &evpnv1.SecretRef{Name: "leaf"}
 		}, nil, `password Secret "leaf" not found`},
+		{"password Secret not granted", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *testNode) {
+			u.Spec.Neighbors[0].PasswordSecret = &evpnv1.SecretRef{Name: "leaf"}
+			n.SecretErrors = map[string]error{"leaf": errors.New(`secrets "leaf" is forbidden`)}
+		}, nil, `password Secret "leaf" cannot be read: secrets "leaf" is forbidden`},
 		{"vtepCIDR exhausted", func(u *evpnv1.Underlay, l *evpnv1.L3VNI, n *testNode) {
 			u.Spec.VTEPCIDR, n.Index = "100.65.0.0/30", 2
 		}, nil, "Underlay fabric: vtepCIDR 100.65.0.0/30 has no address for node node1: its index 2 needs host 3"},

@@ -196,14 +196,23 @@ func TestNodeFailuresAreReported(t *testing.T) {
 	}
 	p.runs(t, "100.65.0.1")
 
-	must(t, p.c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: p.ns, Name: "leaf"}, Data: map[string][]byte{"password": []byte("s3cret")}}))
-	if !r.secretInUse(ctx, "leaf") || r.secretInUse(ctx, "other") {
-		t.Error("the plumber must be woken by the Secrets its Underlay names, and only by them")
-	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: p.ns, Name: "leaf"}, Data: map[string][]byte{"password": []byte("s3cret")}}
+	must(t, p.c.Create(ctx, secret))
 	p.reconcile(t, r)
 	readyIs(t, p.status(t), metav1.ConditionTrue, ReasonApplied, "")
 	if running := p.router.Vtysh(t, "show running-config"); !strings.Contains(running, "neighbor 192.168.11.2 password s3cret") {
 		t.Errorf("FRR did not get the password:\n%s", running)
+	}
+	// Secrets are not watched: a changed password is read on the next periodic pass.
+	secret.Data["password"] = []byte("r0tated")
+	must(t, p.c.Update(ctx, secret))
+	res, err := r.Reconcile(ctx, nodeKey)
+	must(t, err)
+	if res.RequeueAfter == 0 || res.RequeueAfter > passwordResync {
+		t.Errorf("a node with password Secrets must come back within %v to read them again, got %+v", passwordResync, res)
+	}
+	if running := p.router.Vtysh(t, "show running-config"); !strings.Contains(running, "neighbor 192.168.11.2 password r0tated") {
+		t.Errorf("FRR did not get the changed password:\n%s", running)
 	}
 
 	p.update(t, func(s *evpnv1.UnderlaySpec) { s.NICs = append(s.NICs, "eth9") })

@@ -74,6 +74,12 @@ var nodeKey = ctrl.Request{NamespacedName: types.NamespacedName{Name: "node"}}
 // appears.
 const localRetry = 30 * time.Second
 
+// passwordResync is how often a node whose Underlay has password Secrets reads
+// them again, so that a changed password reaches FRR. Plumbers may only get the
+// Secrets granted to them, not watch them: a minute is the price of that, paid
+// once per Secret per node (a pass that finds nothing changed writes nothing).
+const passwordResync = time.Minute
+
 // Reconcile runs the node's part of the published decision and reports it.
 func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
@@ -99,6 +105,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 	}
 	if problemsIn(p.decision) && result.RequeueAfter == 0 {
 		result.RequeueAfter = localRetry
+	}
+	if namesPasswords(p.plan) && (result.RequeueAfter == 0 || result.RequeueAfter > passwordResync) {
+		result.RequeueAfter = passwordResync
 	}
 	status := NodeStatus(p.plan, p.decision, out, storedConditions(p.in.status), metav1.NewTime(time.Now().Truncate(time.Second)))
 	return result, errors.Join(out.ApplyErr, r.writeStatus(ctx, p.in.status, status))
@@ -386,12 +395,20 @@ func (r *Reconciler) facts(ctx context.Context, plan placement.NodePlan) NodeFac
 		if n.PasswordSecret == nil {
 			continue
 		}
+		// Read from the API server, never cached: plumbers may get only the
+		// Secrets granted to them, and may not list or watch any.
 		var s corev1.Secret
-		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: n.PasswordSecret.Name}, &s); err == nil {
+		switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: n.PasswordSecret.Name}, &s); {
+		case err == nil:
 			if pw, ok := s.Data["password"]; ok {
 				f.Passwords[n.PasswordSecret.Name] = string(pw)
 			}
-		} // a missing or unreadable Secret: Desired reports it with the neighbor's name
+		case !apierrors.IsNotFound(err):
+			if f.SecretErrors == nil {
+				f.SecretErrors = map[string]error{}
+			}
+			f.SecretErrors[n.PasswordSecret.Name] = err
+		} // Desired reports a missing or unreadable Secret with the neighbor's name
 	}
 	var nics []string
 	for _, n := range plan.Underlay.Spec.NICs {
@@ -399,6 +416,19 @@ func (r *Reconciler) facts(ctx context.Context, plan placement.NodePlan) NodeFac
 	}
 	f.UnderlayMTU, f.NICInUse, f.NICError = r.Kernel.ReadNICs(r.Netns, nics)
 	return f
+}
+
+// namesPasswords reports whether the node's Underlay has password Secrets.
+func namesPasswords(plan placement.NodePlan) bool {
+	if plan.Underlay == nil {
+		return false
+	}
+	for _, n := range plan.Underlay.Spec.Neighbors {
+		if n.PasswordSecret != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func problemsIn(d Decision) bool { return d.UnderlayProblem != nil || len(d.L3VNIProblems) > 0 }
@@ -508,9 +538,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, cur *evpnv1.RouterNodeStat
 }
 
 // SetupWithManager watches what concerns this node only: its own Node's labels
-// and index, the published decisions (status.accepted, deletions) of the objects
-// that select it, and the password Secrets its Underlay names. Status writes that
-// change only counts and conditions wake no plumber.
+// and index, and the published decisions (status.accepted, deletions) of the
+// objects that select it. Status writes that change only counts and conditions
+// wake no plumber. Password Secrets are not watched (a plumber may not watch
+// Secrets): they are read again every passwordResync.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	toNode := func(context.Context, client.Object) []ctrl.Request { return []ctrl.Request{nodeKey} }
 	labels := func() map[string]string { return r.nodeLabels(context.Background()) }
@@ -524,12 +555,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("nodeplumber").
 		Watches(&evpnv1.Underlay{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.WithPredicates(decisionChanged)).
 		Watches(&evpnv1.L3VNI{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.WithPredicates(decisionChanged)).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
-			if r.secretInUse(ctx, o.GetName()) {
-				return []ctrl.Request{nodeKey}
-			}
-			return nil
-		})).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.OnlyMetadata, builder.WithPredicates(
 			predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == r.NodeName }),
 			predicate.Or(predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -544,24 +569,6 @@ func (r *Reconciler) nodeLabels(ctx context.Context) map[string]string {
 		return nil
 	}
 	return node.Labels
-}
-
-// secretInUse reports whether a published Underlay names the Secret.
-func (r *Reconciler) secretInUse(ctx context.Context, name string) bool {
-	var underlays evpnv1.UnderlayList
-	if err := r.Client.List(ctx, &underlays, client.InNamespace(r.Namespace)); err != nil {
-		return true // cannot tell: a pass too many is harmless
-	}
-	for i := range underlays.Items {
-		if a := placement.LastAccepted(&underlays.Items[i]); a != nil {
-			for _, n := range a.Spec.Neighbors {
-				if n.PasswordSecret != nil && n.PasswordSecret.Name == name {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }
 
 // decisionConcerns decides whether an event about an Underlay or L3VNI (old is

@@ -59,8 +59,10 @@ func main() {
 			&evpnv1.L3VNI{}:            {Namespaces: ours},
 			&evpnv1.Underlay{}:         {Namespaces: ours},
 			&evpnv1.RouterNodeStatus{}: {Namespaces: ours},
-			&corev1.Secret{}:           {Namespaces: ours},
 		}},
+		// Secrets are read one by one from the API server: the plumber may get
+		// only those the controller granted, never list or watch them.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 	})
 	if err != nil {
 		log.Error(err, "creating the manager")
