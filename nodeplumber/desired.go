@@ -30,7 +30,7 @@ const (
 const (
 	ReasonNICMissing    = "NICMissing"
 	ReasonSecretMissing = "SecretMissing"
-	ReasonNICInUse      = "NICCarriesDefaultRoute"
+	ReasonNICInUse      = "NICInUse"
 	ReasonApplyFailed   = "ApplyFailed"
 	ReasonReloadFailed  = "ReloadFailed"
 	ReasonNotReloaded   = "RouterNotAnswering"
@@ -44,11 +44,14 @@ type NodeFacts struct {
 	// NICError says why the underlay NICs could not be read (one is missing).
 	NICError error
 	// NICInUse says that a NIC still on the host carries the host's default
-	// route: it is not moved.
+	// route or one of the node's addresses: it is not moved.
 	NICInUse error
 	// Passwords maps a Secret name to the "password" value it holds; a Secret
 	// that is missing or has no such key is absent.
 	Passwords map[string]string
+	// HostRoutes are the host's routes that the plumber did not make (default
+	// routes left out): no localCIDR may take their traffic.
+	HostRoutes []HostRoute
 	// SecretErrors says why a Secret could not be read, when it was not simply
 	// missing (e.g. the controller has not granted it to plumbers yet).
 	SecretErrors map[string]error
@@ -159,6 +162,10 @@ func Desired(plan placement.NodePlan, facts NodeFacts) Decision {
 		if err != nil {
 			// Unreachable after placement's checks; reported anyway.
 			d.L3VNIProblems[on.L3VNI.Name] = &placement.Problem{Reason: placement.ReasonAddressOutOfRange, Message: err.Error()}
+			continue
+		}
+		if p := localCIDRInUse(ls, facts.HostRoutes); p != nil {
+			d.L3VNIProblems[on.L3VNI.Name] = p
 			continue
 		}
 		d.State.L3VNIs = append(d.State.L3VNIs, ls)

@@ -292,20 +292,3 @@ func TestPlumberWakesOnlyForItsDecisions(t *testing.T) {
 		}
 	}
 }
-
-// TestNICWithTheDefaultRouteStays: a NIC that carries the host's default route
-// is not moved (it would cut the node off the cluster); the node says why.
-func TestNICWithTheDefaultRouteStays(t *testing.T) {
-	p := newPlumberLab(t)
-	frrinstance.Run(t, "ip", "-n", p.host, "route", "add", "default", "via", "192.168.11.2", "dev", "eth1")
-	r := p.plumber(p.stateFile)
-	kw := p.k.Writes()
-	p.reconcile(t, r)
-	if n := p.k.Writes() - kw; n != 0 {
-		t.Errorf("%d netlink writes", n)
-	}
-	if _, err := p.handle(t, p.host).LinkByName("eth1"); err != nil {
-		t.Errorf("the NIC left the host: %v", err)
-	}
-	readyIs(t, p.status(t), metav1.ConditionFalse, ReasonNICInUse, "NIC eth1 carries the host's default route")
-}

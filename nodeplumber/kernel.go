@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -753,15 +754,15 @@ func containsPrefix(list []netip.Prefix, s string) bool {
 // NICMTU is the smallest MTU of the underlay NICs, wherever they are (on the host
 // before their move, in the router netns after).
 func (k *Kernel) NICMTU(netnsName string, nics []string) (int, error) {
-	mtu, _, err := k.ReadNICs(netnsName, nics)
+	mtu, _, err := k.ReadNICs(netnsName, nics, nil)
 	return mtu, err
 }
 
 // ReadNICs reads what the plumber must know of the underlay NICs before it moves
 // them: their smallest MTU, wherever they are, and whether one still on the host
-// carries the host's default route (inUse): moving it would cut the node off
-// the cluster, and the fix could no longer reach it.
-func (k *Kernel) ReadNICs(netnsName string, nics []string) (mtu int, inUse, err error) {
+// carries the host's default route or one of nodeIPs (inUse): moving it would
+// cut the node off the cluster, and the fix could no longer reach it.
+func (k *Kernel) ReadNICs(netnsName string, nics []string, nodeIPs []netip.Addr) (mtu int, inUse, err error) {
 	n, err := k.open(netnsName)
 	if err != nil {
 		return 0, nil, err
@@ -780,6 +781,15 @@ func (k *Kernel) ReadNICs(netnsName string, nics []string) (mtu int, inUse, err 
 				}
 				if found {
 					inUse = fmt.Errorf("NIC %s carries the host's default route (%s): moving it would cut the node off the cluster", nic, route)
+				}
+			}
+			if inUse == nil {
+				addr, found, err := nodeAddressOn(n.host, l, nodeIPs)
+				if err != nil {
+					return 0, nil, err
+				}
+				if found {
+					inUse = fmt.Errorf("NIC %s carries the node's address %s: moving it would cut the node off the cluster", nic, addr)
 				}
 			}
 		}
@@ -804,6 +814,24 @@ func defaultRouteVia(h *netlink.Handle, l netlink.Link) (netlink.Route, bool, er
 		}
 	}
 	return netlink.Route{}, false, nil
+}
+
+// nodeAddressOn finds one of the node's addresses (its InternalIPs) on a link.
+func nodeAddressOn(h *netlink.Handle, l netlink.Link, nodeIPs []netip.Addr) (netip.Addr, bool, error) {
+	if len(nodeIPs) == 0 {
+		return netip.Addr{}, false, nil
+	}
+	addrs, err := h.AddrList(l, netlink.FAMILY_ALL)
+	if err != nil {
+		return netip.Addr{}, false, fmt.Errorf("listing the addresses of %s: %w", l.Attrs().Name, err)
+	}
+	for _, a := range addrs {
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if ok && slices.Contains(nodeIPs, ip.Unmap()) {
+			return ip.Unmap(), true, nil
+		}
+	}
+	return netip.Addr{}, false, nil
 }
 
 func isDefault(r netlink.Route) bool {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -44,7 +45,10 @@ type Reconciler struct {
 	NodeName  string
 	Namespace string
 	// Netns is the router's named network namespace.
-	Netns    string
+	Netns string
+	// NodeIPs are the node's own addresses (the pod's status.hostIPs): an
+	// underlay NIC that carries one is never moved.
+	NodeIPs  []netip.Addr
 	Kernel   *Kernel
 	Reloader ConfigApplier
 	Recorder recorder.EventRecorder
@@ -414,7 +418,12 @@ func (r *Reconciler) facts(ctx context.Context, plan placement.NodePlan) NodeFac
 	for _, n := range plan.Underlay.Spec.NICs {
 		nics = append(nics, string(n))
 	}
-	f.UnderlayMTU, f.NICInUse, f.NICError = r.Kernel.ReadNICs(r.Netns, nics)
+	f.UnderlayMTU, f.NICInUse, f.NICError = r.Kernel.ReadNICs(r.Netns, nics, r.NodeIPs)
+	if routes, err := r.Kernel.HostRoutes(r.Netns, nics); err != nil && f.NICError == nil {
+		f.NICError = err
+	} else {
+		f.HostRoutes = routes
+	}
 	return f
 }
 

@@ -6,7 +6,10 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"net/netip"
 	"os"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,6 +31,7 @@ func main() {
 	socket := flag.String("reloader-socket", "/run/frr-k8s-evpn/reloader.sock", "the router's reloader socket")
 	stateFile := flag.String("state-file", "/run/frr-k8s-evpn/plumber/applied.json", "where the plumber keeps the state the node last applied (on tmpfs: it describes kernel state, which a reboot loses too)")
 	cleanup := flag.Bool("cleanup", false, "uninstall: move the underlay NICs back to the host with their addresses, remove every device the plumber made and the router's netns, then exit")
+	nodeIPs := flag.String("node-ips", os.Getenv("NODE_IPS"), "this node's addresses, comma-separated (default $NODE_IPS, from the pod's status.hostIPs): an underlay NIC that carries one is never moved")
 	metrics := flag.String("metrics-bind-address", "0", "metrics endpoint (0 disables it)")
 	probes := flag.String("health-probe-bind-address", ":8082", "address of /healthz and /readyz")
 	zapOpts := zap.Options{}
@@ -50,6 +54,11 @@ func main() {
 		os.Exit(2)
 	}
 
+	ips, err := parseAddrs(*nodeIPs)
+	if err != nil {
+		log.Error(err, "--node-ips")
+		os.Exit(2)
+	}
 	ours := map[string]cache.Config{*namespace: {}}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 nodeplumber.Scheme(),
@@ -69,7 +78,7 @@ func main() {
 		os.Exit(1)
 	}
 	r := &nodeplumber.Reconciler{
-		Client: mgr.GetClient(), NodeName: *nodeName, Namespace: *namespace, Netns: *netns,
+		Client: mgr.GetClient(), NodeName: *nodeName, Namespace: *namespace, Netns: *netns, NodeIPs: ips,
 		Kernel:    &nodeplumber.Kernel{Log: log.WithName("kernel")},
 		Reloader:  frrreload.NewClient(*socket),
 		Recorder:  mgr.GetEventRecorder("frr-k8s-evpn-nodeplumber"),
@@ -85,4 +94,21 @@ func main() {
 		log.Error(err, "manager stopped")
 		os.Exit(1)
 	}
+}
+
+// parseAddrs reads a comma-separated list of addresses (the downward API's
+// status.hostIPs).
+func parseAddrs(list string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("node address %q: %w", s, err)
+		}
+		out = append(out, a.Unmap())
+	}
+	return out, nil
 }
