@@ -59,6 +59,7 @@ func TestPlumberWritesOnlyItsOwnStatus(t *testing.T) {
 	if err := plumber.Create(ctx, own); err != nil {
 		t.Fatalf("the plumber cannot create its own RouterNodeStatus: %v", err)
 	}
+	t.Cleanup(func() { _ = k8s.Delete(ctx, own) })
 	own.Status.NodeName = "node-a"
 	if err := plumber.Status().Update(ctx, own); err != nil {
 		t.Fatalf("the plumber cannot update its own status: %v", err)

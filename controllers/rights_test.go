@@ -37,6 +37,7 @@ func TestServiceAccountRights(t *testing.T) {
 	t.Cleanup(func() { _ = k8s.Delete(ctx, node) })
 	foreign := &frrv1beta1.FRRConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "metallb-like", Namespace: frrNS}}
 	create(t, foreign)
+	t.Cleanup(func() { _ = k8s.Delete(ctx, foreign) })
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "leaf-password", Namespace: ns}, Data: map[string][]byte{"password": []byte("x")}}
 	if err := k8s.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
