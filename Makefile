@@ -4,6 +4,9 @@ CACHE ?= $(CURDIR)/.cache
 CONTROLLER_GEN_VERSION ?= v0.23.0
 CONTROLLER_GEN := $(CACHE)/tools/controller-gen-$(CONTROLLER_GEN_VERSION)
 K8S_ASSETS = $(shell hack/build-k8s.sh)
+# The pinned FRR (build/frr/version) every FRR layer runs: tests, the VM, the lab.
+# Exported to the targets that run FRR, so that their go test finds it (frrinstance).
+test test-api test-vm test-lab bench fuzz demo: export EVPN_FRR = $(shell hack/frr/rootfs.sh)
 GO_PKGS := ./...
 
 .PHONY: all build test test-unit test-api test-vm test-lab bench fuzz manifests generate lint demo clean-cache tools
@@ -28,6 +31,7 @@ manifests: $(CONTROLLER_GEN) ## CRDs and RBAC from the markers
 
 tools: $(CONTROLLER_GEN) ## everything the tests need, built once into .cache (and Debian's FRR)
 	hack/install-deps.sh
+	hack/frr/rootfs.sh >/dev/null
 	hack/build-k8s.sh >/dev/null
 	hack/build-lab.sh >/dev/null
 
@@ -67,7 +71,7 @@ bench: tools ## benchmarks; the report goes to .cache/bench/report.txt
 	  KUBEBUILDER_ASSETS=$(K8S_ASSETS) go test -run '^$$' -bench . -benchtime 1x -count 1 ./controllers/ 2>&1 | grep -v '^{'; \
 	  echo "## render: frr.conf for 1, 100 and 1000 L3VNIs on one node"; \
 	  go test -run '^$$' -bench . -benchmem -count 3 ./frrtemplates/; \
-	  echo "## reload through the reloader on Debian FRR, 1 and 50 VRF stanzas"; \
+	  echo "## reload through the reloader on FRR $$(cat $(EVPN_FRR)/debian-version), 1 and 50 VRF stanzas"; \
 	  go test -run '^$$' -bench . -benchtime 5x -count 1 ./frrreload/; \
 	  echo "## plumber kernel work in the VM (qemu TCG) vs the same ip commands in ip -batch"; \
 	  hack/vm/setup.sh >/dev/null; \

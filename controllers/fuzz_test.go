@@ -2,9 +2,6 @@ package controllers
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/e2e/frrinstance"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrtemplates"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/nodeplumber"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
@@ -48,13 +46,7 @@ func admittedRenders(t *testing.T, vni int32, vrf, rt, rd, connect, hold, keepal
 	t.Helper()
 	{
 		requireAPI(t)
-		vtysh, err := exec.LookPath("vtysh")
-		if err != nil {
-			if os.Getenv("EVPN_REQUIRE_ALL_LAYERS") != "" {
-				t.Fatal("vtysh not found: make test installs Debian's frr")
-			}
-			t.Skip("vtysh not found: install Debian's frr to check configurations with FRR's parser")
-		}
+		frrinstance.Require(t)
 		ctx := context.Background()
 		ns := "fuzz"
 		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -104,11 +96,7 @@ func admittedRenders(t *testing.T, vni int32, vrf, rt, rd, connect, hold, keepal
 		if err != nil {
 			t.Fatalf("admitted and accepted, but the router's configuration does not render: %v", err)
 		}
-		file := filepath.Join(t.TempDir(), "frr.conf")
-		if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command(vtysh, "--dryrun", "-f", file).CombinedOutput(); err != nil {
+		if out, err := frrinstance.Parse(t, conf); err != nil {
 			t.Fatalf("admitted and accepted, but FRR's parser refuses the configuration: %v\n%s\n%s", err, out, conf)
 		}
 		return true

@@ -29,7 +29,7 @@ type Reloader struct {
 	WorkDir string
 	// VtySocket is the directory of FRR's vty sockets; empty means FRR's default.
 	VtySocket string
-	// Vtysh and ReloadScript default to Debian's paths.
+	// Vtysh and ReloadScript default to those on PATH, then to Debian's paths.
 	Vtysh        string
 	ReloadScript string
 	Log          logr.Logger
@@ -56,6 +56,10 @@ func (r *Reloader) vtysh() string {
 func (r *Reloader) script() string {
 	if r.ReloadScript != "" {
 		return r.ReloadScript
+	}
+	// On PATH first: tests and the lab put the pinned FRR's there.
+	if p, err := exec.LookPath("frr-reload.py"); err == nil {
+		return p
 	}
 	return "/usr/lib/frr/frr-reload.py"
 }

@@ -3,11 +3,12 @@ package frrtemplates
 import (
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/e2e/frrinstance"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -86,37 +87,25 @@ func TestGolden(t *testing.T) {
 
 // TestGoldenFilesParseInFRR feeds every golden file to FRR's own parser.
 func TestGoldenFilesParseInFRR(t *testing.T) {
-	vtysh := requireVtysh(t)
+	frrinstance.Require(t)
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.golden"))
 	if len(files) != len(goldenCases) {
 		t.Fatalf("%d golden files for %d cases", len(files), len(goldenCases))
 	}
 	for _, f := range files {
-		out, err := exec.Command(vtysh, "--dryrun", "-f", f).CombinedOutput()
-		if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		conf, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := frrinstance.Parse(t, string(conf))
+		if err != nil || len(strings.TrimSpace(out)) > 0 {
 			t.Errorf("FRR rejects %s: %v\n%s", f, err, out)
 		}
 	}
 	// And the check can fail: a line FRR does not know is reported.
-	bad := filepath.Join(t.TempDir(), "bad.conf")
-	_ = os.WriteFile(bad, []byte("router bgp 1\n neighbor 192.0.2.1 no-such-option\nexit\n"), 0o644)
-	if err := exec.Command(vtysh, "--dryrun", "-f", bad).Run(); err == nil {
+	if _, err := frrinstance.Parse(t, "router bgp 1\n neighbor 192.0.2.1 no-such-option\nexit\n"); err == nil {
 		t.Error("vtysh --dryrun accepted an unknown command: the parser check proves nothing")
 	}
-}
-
-// requireVtysh returns FRR's vtysh, or skips with the reason (failing under make test).
-func requireVtysh(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("vtysh")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("EVPN_REQUIRE_ALL_LAYERS") != "" {
-		t.Fatal("vtysh not found: make test installs Debian's frr (hack/install-deps.sh)")
-	}
-	t.Skip("vtysh not found: install Debian's frr (hack/install-deps.sh) to check configs with FRR's parser")
-	return ""
 }
 
 func TestRenderRejectsBadInput(t *testing.T) {

@@ -98,7 +98,10 @@ exit
 		t.Fatal(err)
 	}
 	apply(onlyGreen)
-	if running := router.Vtysh(t, "show running-config"); strings.Contains(running, "vrf red") {
+	// FRR 10.7 keeps an empty "vrf red" while the kernel's VRF exists (it cannot
+	// delete an active VRF, and the devices go after the reload): what matters is
+	// that red's BGP instance and VNI are gone.
+	if running := router.Vtysh(t, "show running-config"); strings.Contains(running, "router bgp 64512 vrf red") || strings.Contains(running, " vni 100\n") {
 		t.Errorf("red's stanzas are still running:\n%s", running)
 	}
 	time.Sleep(3 * time.Second)

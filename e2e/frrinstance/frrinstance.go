@@ -1,58 +1,105 @@
-// Package frrinstance runs real FRR daemons (Debian's zebra and bgpd) in throwaway
+// Package frrinstance runs real FRR daemons (mgmtd, zebra and bgpd) in throwaway
 // network namespaces for tests: each instance has its own netns, vty socket
 // directory and logs, so several routers and their peers share one machine.
+//
+// The FRR is the project's pinned one (build/frr/version), from the root
+// filesystem hack/frr/rootfs.sh builds; $EVPN_FRR names its folder (make test
+// sets it). Its commands run through that folder's bin/ wrappers, which Require
+// puts first on PATH: code that runs "vtysh" or "frr-reload.py" gets that FRR.
 package frrinstance
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// Instance is one FRR (zebra + bgpd) in its own network namespace.
+// Instance is one FRR (mgmtd, zebra and bgpd) in its own network namespace.
 type Instance struct {
 	Name  string
 	Netns string
-	// Dir holds the vty sockets, pid files and logs.
+	// Dir holds the vty sockets, pid files and logs; the daemons see it as
+	// /run/frr too (mgmtd's sockets live there whatever --vty_socket says).
 	Dir string
 }
 
+// daemons are started in this order and stopped in the reverse one: zebra and
+// bgpd register with mgmtd.
+var daemons = []string{"mgmtd", "zebra", "bgpd"}
+
+// Root is the folder of the pinned FRR's root filesystem ($EVPN_FRR), "" when
+// unset.
+func Root() string { return os.Getenv("EVPN_FRR") }
+
+var onPath sync.Once
+
 // Require skips the test, with the reason, when FRR in namespaces cannot run here:
-// not root, or FRR not installed. Under `make test` (EVPN_REQUIRE_ALL_LAYERS) it
-// fails instead, so that CI never silently skips the layer.
+// not root, or the pinned FRR not built. Under `make test` (EVPN_REQUIRE_ALL_LAYERS)
+// it fails instead, so that CI never silently skips the layer.
 func Require(t testing.TB) {
 	t.Helper()
 	var reason string
+	root := Root()
 	switch {
 	case testing.Short():
 		reason = "-short (make test-unit) leaves out the FRR layer"
 	case os.Geteuid() != 0:
 		reason = "network namespaces and FRR daemons need root"
-	case !exists("/usr/lib/frr/zebra") || !exists("/usr/lib/frr/bgpd"):
-		reason = "Debian's frr is not installed (hack/install-deps.sh)"
-	case !exists("/usr/lib/frr/frr-reload.py"):
-		reason = "Debian's frr-pythontools is not installed (hack/install-deps.sh)"
+	case root == "":
+		reason = "EVPN_FRR is not set: export EVPN_FRR=$(hack/frr/rootfs.sh)"
+	case !exists(filepath.Join(root, "rootfs/usr/lib/frr/bgpd")) || !exists(filepath.Join(root, "bin/vtysh")):
+		reason = root + " holds no FRR: run hack/frr/rootfs.sh"
 	}
 	if reason == "" {
-		if _, err := user.Lookup("frr"); err != nil {
-			reason = "the frr user does not exist"
-		}
-	}
-	if reason == "" {
+		onPath.Do(func() { os.Setenv("PATH", filepath.Join(root, "bin")+":"+os.Getenv("PATH")) })
 		return
 	}
 	if os.Getenv("EVPN_REQUIRE_ALL_LAYERS") != "" && !testing.Short() {
 		t.Fatalf("FRR layer required by make test: %s", reason)
 	}
 	t.Skip("SKIP FRR layer: " + reason)
+}
+
+// Parse feeds a configuration to the pinned FRR's own parser (vtysh --dryrun)
+// and returns what it says; an error when it refuses the configuration.
+func Parse(t testing.TB, config string) (string, error) {
+	t.Helper()
+	Require(t)
+	// Under /tmp: the path means the same inside FRR's root filesystem.
+	f := filepath.Join(t.TempDir(), "frr.conf")
+	if err := os.WriteFile(f, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(filepath.Join(Root(), "bin", "vtysh"), "--dryrun", "-f", f).CombinedOutput()
+	return string(out), err
+}
+
+// frrUser returns the uid and gid of the root filesystem's frr user, which the
+// daemons drop to: it must own the instance's folder and logs.
+func frrUser(t testing.TB) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(Root(), "rootfs/etc/passwd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fields := strings.Split(sc.Text(), ":"); len(fields) > 3 && fields[0] == "frr" {
+			return fields[2] + ":" + fields[3]
+		}
+	}
+	t.Fatalf("no frr user in %s", f.Name())
+	return ""
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -69,15 +116,15 @@ func NewNetns(t testing.TB, prefix string) string {
 	return name
 }
 
-// Start runs zebra and bgpd in a new namespace with an empty configuration.
+// Start runs mgmtd, zebra and bgpd in a new namespace with an empty configuration.
 func Start(t testing.TB, name string) *Instance {
 	t.Helper()
 	Require(t)
 	return StartIn(t, name, NewNetns(t, name))
 }
 
-// StartIn runs zebra and bgpd in an existing named namespace, e.g. the router
-// namespace the plumber made.
+// StartIn runs mgmtd, zebra and bgpd in an existing named namespace, e.g. the
+// router namespace the plumber made.
 func StartIn(t testing.TB, name, netnsName string) *Instance {
 	t.Helper()
 	Require(t)
@@ -87,37 +134,60 @@ func StartIn(t testing.TB, name, netnsName string) *Instance {
 		t.Fatal(err)
 	}
 	// The daemons drop to the frr user: it must own the socket directory and
+	// its logs (a daemon opens its log again after dropping privileges), and
 	// traverse its parents, which t.TempDir creates with mode 0700 (only those:
 	// the system's temporary directory keeps its own mode).
-	Run(t, "chown", "frr:frr", i.Dir)
+	owner := frrUser(t)
+	for _, d := range daemons {
+		_ = os.WriteFile(filepath.Join(i.Dir, d+".log"), nil, 0o644)
+	}
+	Run(t, "chown", "-R", owner, i.Dir)
 	for d := filepath.Dir(i.Dir); strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	_ = os.WriteFile(filepath.Join(i.Dir, "vtysh.conf"), []byte("service integrated-vtysh-config\n"), 0o644)
-	for _, d := range []string{"zebra", "bgpd"} {
-		args := []string{"netns", "exec", i.Netns, "/usr/lib/frr/" + d, "-d",
-			"-i", filepath.Join(i.Dir, d+".pid"), "-z", filepath.Join(i.Dir, "zserv.api"),
-			"--vty_socket", i.Dir, "-f", "/dev/null", "-A", "127.0.0.1", "-P", "0",
-			"--log", "file:" + filepath.Join(i.Dir, d+".log")}
-		Run(t, "ip", args...)
-	}
 	t.Cleanup(i.Stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for !exists(filepath.Join(i.Dir, "bgpd.vty")) || !exists(filepath.Join(i.Dir, "zebra.vty")) {
-		if time.Now().After(deadline) {
-			t.Fatalf("FRR %s did not start: %s", name, i.Logs())
+	for _, d := range daemons {
+		args := []string{"netns", "exec", i.Netns, filepath.Join(Root(), "bin", "run"), "/usr/lib/frr/" + d, "-d",
+			"-i", filepath.Join(i.Dir, d+".pid"), "--vty_socket", i.Dir, "-A", "127.0.0.1", "-P", "0",
+			"--log", "file:" + filepath.Join(i.Dir, d+".log")}
+		if d != "mgmtd" {
+			args = append(args, "-z", filepath.Join(i.Dir, "zserv.api"), "-f", "/dev/null")
 		}
-		time.Sleep(50 * time.Millisecond)
+		// Output to a file, not a pipe: a daemon keeps its standard output open
+		// after it detaches, and a pipe would never reach its end.
+		out, err := os.Create(filepath.Join(i.Dir, d+".out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("ip", args...)
+		cmd.Env = append(os.Environ(), "FRR_RUNDIR="+i.Dir)
+		cmd.Stdout, cmd.Stderr = out, out
+		err = cmd.Run()
+		out.Close()
+		if err != nil {
+			b, _ := os.ReadFile(out.Name())
+			t.Fatalf("starting %s of FRR %s: %v\n%s", d, name, err, b)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, d := range daemons {
+		for !exists(filepath.Join(i.Dir, d+".vty")) {
+			if time.Now().After(deadline) {
+				t.Fatalf("FRR %s did not start: %s", name, i.Logs())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 	return i
 }
 
 // Stop kills the daemons.
 func (i *Instance) Stop() {
-	for _, d := range []string{"bgpd", "zebra"} {
-		if b, err := os.ReadFile(filepath.Join(i.Dir, d+".pid")); err == nil {
+	for j := len(daemons) - 1; j >= 0; j-- {
+		if b, err := os.ReadFile(filepath.Join(i.Dir, daemons[j]+".pid")); err == nil {
 			_ = exec.Command("kill", strings.TrimSpace(string(b))).Run()
 		}
 	}
@@ -126,7 +196,7 @@ func (i *Instance) Stop() {
 // Logs returns the daemons' logs, for failure messages.
 func (i *Instance) Logs() string {
 	var out strings.Builder
-	for _, d := range []string{"zebra", "bgpd"} {
+	for _, d := range daemons {
 		b, _ := os.ReadFile(filepath.Join(i.Dir, d+".log"))
 		fmt.Fprintf(&out, "--- %s.log ---\n%s", d, b)
 	}
