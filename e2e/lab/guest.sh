@@ -17,6 +17,14 @@ FRRNS=frr-k8s-system
 ROUTER=evpnrouter  # the plumber's netns
 HOST1=192.168.10.1 POD=10.244.0.6 SVC=172.30.0.10
 VTEP=100.65.0.1    # node1's VTEP: index 0 in 100.65.0.0/24
+# Every FRR here (the leaf, FRR-K8s's, the router) is the project's pinned one, run
+# from its root filesystem (hack/frr/rootfs.sh) as its images would: frr_run runs a
+# command inside it, and vtysh and frr-reload.py on PATH are its. The guest sees
+# that root through an overlay, so the configurations are written into it.
+frr_run() { "$EVPN_FRR/bin/run" "$@"; }
+export PATH=$EVPN_FRR/bin:$PATH
+ETC=$EVPN_FRR/rootfs/etc/frr
+FRR_OWNER=$(awk -F: '$1 == "frr" { print $3 ":" $4 }' "$EVPN_FRR/rootfs/etc/passwd")
 
 diagnose() {
   echo "--- diagnostics (logs in $logs)"
@@ -29,18 +37,14 @@ diagnose() {
   kubectl get l3vni,underlay,routernodestatus -n $NS -o wide 2>&1 || true
 }
 
-start_frr() { # pathspace netns config-file: zebra and bgpd in their own config files
+start_frr() { # pathspace netns config-file: FRR started by its init script, as in its image
   local n=$1 netns=$2
-  mkdir -p /etc/frr/$n /run/frr/$n
-  cp "$3" /etc/frr/$n/bgpd.conf
-  printf 'hostname %s\n' "$n" >/etc/frr/$n/zebra.conf
-  sed -n '/^vrf /,/^exit-vrf/p' "$3" >>/etc/frr/$n/zebra.conf
-  touch /etc/frr/$n/vtysh.conf
-  chown -R frr:frr /etc/frr/$n /run/frr/$n
-  for d in zebra bgpd; do
-    ip netns exec "$netns" /usr/lib/frr/$d -d -N $n -u frr -g frr -f /etc/frr/$n/$d.conf \
-      -i /run/frr/$n/$d.pid --log file:$logs/$n-$d.log 2>>"$logs/$n-$d.stderr"
-  done
+  mkdir -p "$ETC/$n" /run/frr/$n
+  cp "$3" "$ETC/$n/frr.conf"
+  cp build/frr/daemons "$ETC/$n/daemons"
+  printf 'service integrated-vtysh-config\n' >"$ETC/$n/vtysh.conf"
+  chown -R "$FRR_OWNER" "$ETC/$n" /run/frr/$n
+  ip netns exec "$netns" "$EVPN_FRR/bin/run" /usr/lib/frr/frrinit.sh start "$n" >>"$logs/$n-frrinit.log" 2>&1
 }
 
 say "node1 boots: the fabric, the node and what its DaemonSets run"
@@ -65,9 +69,10 @@ ip -n leaf link add swp2 type veth peer name eth0 netns host1
 ip -n leaf link set swp2 master red && ip -n leaf addr add 192.168.10.254/24 dev swp2 && ip -n leaf link set swp2 up
 ip -n host1 link set lo up && ip -n host1 addr add $HOST1/24 dev eth0 && ip -n host1 link set eth0 up
 ip -n host1 route add default via 192.168.10.254
-cat >"$LAB_OUT/leaf.conf" <<'CONF'
+cat >"$LAB_OUT/leaf.conf" <<CONF
 frr defaults datacenter
 hostname leaf
+log file $logs/leaf-frr.log informational
 vrf red
  vni 100
 exit-vrf
@@ -104,10 +109,14 @@ ip -n pod link set lo up && ip -n pod addr add $POD/24 dev eth0 && ip -n pod lin
 ip -n pod addr add $SVC/32 dev lo && ip -n pod route add default via 10.244.0.1
 ip route add $SVC/32 via $POD
 
-# FRR-K8s's pod: Debian's FRR as its chart configures it (bgpd never listens: -p 0),
-# its reloader script, the daemon and the status exporter.
-mkdir -p /run/frr /etc/frr_reloader && chown frr:frr /run/frr
-cat >/etc/frr/daemons <<'D'
+# FRR-K8s's pod: FRR as its chart configures it (bgpd never listens: -p 0), its
+# reloader script (in FRR's root, as in its FRR container), the daemon and the
+# status exporter, which share /run/frr_reloader as the pod shares a volume.
+mkdir -p /run/frr /run/frr_reloader && chown "$FRR_OWNER" /run/frr
+# Where FRR-K8s's daemon and its status exporter read the reload result, outside
+# FRR's root and inside it.
+for d in /etc/frr_reloader "$EVPN_FRR/rootfs/etc/frr_reloader"; do ln -sfn /run/frr_reloader "$d"; done
+cat >"$ETC/daemons" <<'D'
 bgpd=yes
 bfdd=yes
 vtysh_enable=yes
@@ -115,18 +124,21 @@ zebra_options="  -A 127.0.0.1 -s 90000000"
 bgpd_options="   -A 127.0.0.1 -p 0"
 bfdd_options="   -A 127.0.0.1"
 D
-printf 'service integrated-vtysh-config\n' >/etc/frr/vtysh.conf
-printf 'frr defaults traditional\nhostname node1\nlog file %s/frr-k8s-frr.log informational\n' "$logs" >/etc/frr/frr.conf
-chown -R frr:frr /etc/frr && chmod 640 /etc/frr/daemons /etc/frr/frr.conf
-/usr/lib/frr/frrinit.sh start >"$logs/frr-k8s-frrinit.log" 2>&1
-cp "$LAB_TOOLS/frr-reloader.sh" /etc/frr_reloader/
+printf 'service integrated-vtysh-config\n' >"$ETC/vtysh.conf"
+printf 'frr defaults traditional\nhostname node1\nlog file %s/frr-k8s-frr.log informational\n' "$logs" >"$ETC/frr.conf"
+chown -R "$FRR_OWNER" "$ETC" && chmod 640 "$ETC/daemons" "$ETC/frr.conf"
+frr_run /usr/lib/frr/frrinit.sh start >"$logs/frr-k8s-frrinit.log" 2>&1
+cp "$LAB_TOOLS/frr-reloader.sh" /run/frr_reloader/
 # env --default-signal: a background shell ignores SIGHUP, the reloader's trigger.
-env --default-signal bash /etc/frr_reloader/frr-reloader.sh >"$logs/frr-k8s-reloader.log" 2>&1 &
-for _ in $(seq 50); do [ -s /etc/frr_reloader/reloader.pid ] && break; sleep 0.1; done
-FRR_CONFIG_FILE=/etc/frr_reloader/frr.conf FRR_RELOADER_PID_FILE=/etc/frr_reloader/reloader.pid \
+# The script writes its own PID: frr_run's chain of execs keeps it.
+env --default-signal SHARED_VOLUME=/run/frr_reloader "$EVPN_FRR/bin/run" bash /run/frr_reloader/frr-reloader.sh >"$logs/frr-k8s-reloader.log" 2>&1 &
+for _ in $(seq 50); do [ -s /run/frr_reloader/reloader.pid ] && break; sleep 0.1; done
+FRR_CONFIG_FILE=/run/frr_reloader/frr.conf FRR_RELOADER_PID_FILE=/run/frr_reloader/reloader.pid \
   "$LAB_TOOLS/bin/frr-k8s" --node-name=$NODE --namespace=$FRRNS --metrics-bind-address=0 \
   --health-probe-bind-address=127.0.0.1:17572 >"$logs/frr-k8s.log" 2>&1 &
-"$LAB_TOOLS/bin/frr-status" --node-name=$NODE --namespace=$FRRNS --pod-name=frr-k8s-$NODE \
+# The status exporter runs vtysh itself (/usr/bin/vtysh): it runs in FRR's root too.
+mkdir -p /run/frr-k8s && cp "$LAB_TOOLS/bin/frr-status" /run/frr-k8s/
+frr_run /run/frr-k8s/frr-status --node-name=$NODE --namespace=$FRRNS --pod-name=frr-k8s-$NODE \
   --poll-interval=5s >"$logs/frr-status.log" 2>&1 &
 
 # Our node pod: the plumber, and the router's FRR (pathspace "router", in the
@@ -136,14 +148,15 @@ start_plumber() { # log file
   PLUMBER=$!
 }
 start_plumber "$logs/plumber.log"
-mkdir -p /etc/frr/router /run/frr/router /var/lib/frr-k8s-evpn
-cp build/frr/daemons /etc/frr/router/daemons # the router image's
-printf 'service integrated-vtysh-config\n' >/etc/frr/router/vtysh.conf
-printf 'frr defaults datacenter\nhostname router\nlog file %s/router-frr.log informational\n' "$logs" >/etc/frr/router/frr.conf
-chown -R frr:frr /etc/frr/router /run/frr/router
-reloader() { "$LAB_BIN/reloader" --vty-socket=/run/frr/router "$@"; }
+mkdir -p "$ETC/router" /run/frr/router
+cp build/frr/daemons "$ETC/router/daemons" # the router image's
+printf 'service integrated-vtysh-config\n' >"$ETC/router/vtysh.conf"
+printf 'frr defaults datacenter\nhostname router\nlog file %s/router-frr.log informational\n' "$logs" >"$ETC/router/frr.conf"
+chown -R "$FRR_OWNER" "$ETC/router" /run/frr/router
+# The last good configuration under /run: FRR's tools, in their root, see /run.
+reloader() { "$LAB_BIN/reloader" --vty-socket=/run/frr/router --last-good=/run/frr-k8s-evpn/last/frr.conf "$@"; }
 start_router_frr() { # what build/router-start does: FRR, then the last good config
-  ip netns exec $ROUTER /usr/lib/frr/frrinit.sh start router >>"$logs/router-frrinit.log" 2>&1
+  ip netns exec $ROUTER "$EVPN_FRR/bin/run" /usr/lib/frr/frrinit.sh start router >>"$logs/router-frrinit.log" 2>&1
   reloader --restore >>"$logs/reloader.log" 2>&1
 }
 (
@@ -174,6 +187,9 @@ check 180 "RouterNodeStatus node1 reports a successful FRR reload" \
   sh -c "kubectl get routernodestatus -n $NS $NODE -o jsonpath='{.status.lastReload.result}' | grep -qx success"
 run kubectl get routernodestatus -n $NS
 run ip -n $ROUTER -br link
+show "vtysh -N router -c 'show version'   # the pinned FRR (build/frr/version)" \
+  sh -c "vtysh -N router -c 'show version' | head -1"
+vtysh -N router -c 'show version' | grep -q "^FRRouting $(cat build/frr/version) " || fail "the router does not run FRR $(cat build/frr/version)"
 run ip -br addr show hs100
 # The router netns holds the fabric NIC: FRR's vty ports (26xx) answer on
 # localhost only; bgpd's port 179 is the one the fabric needs.

@@ -27,6 +27,7 @@ if ! ls -d .cache/k8s-* .cache/lab-* >/dev/null 2>&1; then
 fi
 assets=$(hack/build-k8s.sh)
 tools=$(hack/build-lab.sh)
+frr=${EVPN_FRR:-$(hack/frr/rootfs.sh)}
 hack/vm/setup.sh >/dev/null
 work=$(mktemp -d /tmp/evpnlab.XXXXXX)
 export PATH="$assets:$PATH" KUBECONFIG=$work/kubeconfig
@@ -74,7 +75,7 @@ kubectl --kubeconfig "$work/guest.kubeconfig" config set-cluster "$cluster" \
 
 {
   echo '#!/bin/bash'
-  printf 'export LAB_ROOT=%q LAB_BIN=%q LAB_TOOLS=%q LAB_OUT=%q\n' "$root" "$work/bin" "$tools" "$work/out"
+  printf 'export LAB_ROOT=%q LAB_BIN=%q LAB_TOOLS=%q LAB_OUT=%q EVPN_FRR=%q\n' "$root" "$work/bin" "$tools" "$work/out" "$frr"
   printf 'export PATH=%q:$PATH KUBECONFIG=%q\n' "$assets" "$work/guest.kubeconfig"
   printf 'exec %q\n' "${LAB_SCRIPT:-$root/e2e/lab/guest.sh}"
 } >"$work/guest-run.sh"
