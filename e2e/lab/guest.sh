@@ -29,7 +29,8 @@ FRR_OWNER=$(awk -F: '$1 == "frr" { print $3 ":" $4 }' "$EVPN_FRR/rootfs/etc/pass
 diagnose() {
   echo "--- diagnostics (logs in $logs)"
   for f in plumber reloader frr-k8s; do echo "- $f.log:"; tail -8 "$logs/$f.log" 2>/dev/null | cut -c1-300; done
-  echo "- router:"; vtysh -N router -c 'show bgp vrf all summary' 2>&1 | grep -v '^$' | head -30 || true
+  echo "- FRR's daemons:"; ps -eo pid,etime,args | grep -E '/usr/lib/frr/[a-z]+ ' | grep -v grep || true
+  echo "- router:"; timeout 20 vtysh -N router -c 'show bgp vrf all summary' 2>&1 | grep -v '^$' | head -30 || true
   echo "- leaf:"; vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' 2>&1 | head -30 || true
   echo "- FRR-K8s's FRR:"; vtysh -c 'show bgp summary' 2>&1 | grep -v '^$' | head -12 || true
   vtysh -c 'show bgp neighbors 192.169.10.1' 2>&1 | grep -i -E 'state|last reset|connect|error' | head -10 || true
