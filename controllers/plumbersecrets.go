@@ -50,9 +50,10 @@ func plumberSecretRules(underlays []evpnv1.Underlay) []rbacv1.PolicyRule {
 }
 
 // keepPlumberSecretsRole writes rules into the Role when they differ; role is
-// the cached Role, nil when it does not exist. The controller cannot create it
-// (creating Roles would let it grant itself more), so a missing Role is logged
-// once, and plumbers report the Secrets they cannot read on their nodes.
+// the cached Role, nil when it does not exist. The controller may patch this one
+// Role and create none (a right to create Roles cannot be limited to one name), so
+// a missing Role is logged once, and plumbers report the Secrets they cannot read
+// on their nodes.
 func (r *EVPNReconciler) keepPlumberSecretsRole(ctx context.Context, role *rbacv1.Role, rules []rbacv1.PolicyRule) error {
 	if role == nil {
 		if !r.roleMissingLogged && len(rules) > 0 {
