@@ -37,13 +37,9 @@ func newPlumberLab(t *testing.T) *plumberLab {
 	cfg := startAPI(t)
 	frrinstance.Require(t)
 	p := &plumberLab{lab: newLab(t), ns: "frr-k8s-evpn-system", apiWrites: &atomic.Int64{}}
-	frrinstance.Run(t, "ip", "netns", "add", p.lab.router)
-	frrinstance.Run(t, "ip", "-n", p.lab.router, "link", "set", "lo", "up")
-	p.router = frrinstance.StartIn(t, "router", p.lab.router)
-	dir := t.TempDir()
-	p.stateFile = filepath.Join(dir, "state", "applied.json")
-	p.reloader = &countingApplier{next: directApplier{&frrreload.Reloader{
-		LastGood: filepath.Join(dir, "last", "frr.conf"), WorkDir: dir, VtySocket: p.router.Dir, Log: logFor(t)}}}
+	router, reloader := p.lab.routerFRR(t)
+	p.router, p.reloader = router, &countingApplier{next: directApplier{reloader}}
+	p.stateFile = filepath.Join(t.TempDir(), "state", "applied.json")
 	cfg = rest.CopyConfig(cfg)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 		return roundTrip(func(req *http.Request) (*http.Response, error) {

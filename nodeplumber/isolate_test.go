@@ -109,19 +109,14 @@ func TestOneL3VNIFailsAlone(t *testing.T) {
 	frrinstance.Require(t)
 	l := newLab(t)
 	ctx := context.Background()
-	frrinstance.Run(t, "ip", "netns", "add", l.router)
-	frrinstance.Run(t, "ip", "-n", l.router, "link", "set", "lo", "up")
-	router := frrinstance.StartIn(t, "router", l.router)
-	dir := t.TempDir()
+	router, frrReloader := l.routerFRR(t)
 	// What the API admits renders only stanzas FRR takes (the fuzz test checks
-	// that), and FRR 8.4 takes about anything the renderer can write; so a
+	// that), and FRR's reload exits 0 even on a route target it refuses; so a
 	// refusal is made at the reloader's door for one route target, as FRR's own
 	// would come back. Everything else is the real FRR.
-	refused := &refusingApplier{next: directApplier{&frrreload.Reloader{
-		LastGood: filepath.Join(dir, "last", "frr.conf"), WorkDir: dir, VtySocket: router.Dir, Log: logFor(t)}},
-		marker: "route-target export 64512:666"}
+	refused := &refusingApplier{next: directApplier{frrReloader}, marker: "route-target export 64512:666"}
 	reloader := &countingApplier{next: refused}
-	r := &Reconciler{Netns: l.router, Kernel: l.k, Reloader: reloader, StateFile: filepath.Join(dir, "applied.json"),
+	r := &Reconciler{Netns: l.router, Kernel: l.k, Reloader: reloader, StateFile: filepath.Join(t.TempDir(), "applied.json"),
 		applied: &State{}, loaded: true}
 
 	underlay := seedUnderlay()

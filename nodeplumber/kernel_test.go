@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/e2e/frrinstance"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
 )
 
 // The netns layer: the plumber's netlink code against the real kernel, in
@@ -66,6 +68,19 @@ func requireVRF(t testing.TB) {
 		t.Fatalf("the VM's kernel cannot create a VRF: %v", err)
 	}
 	t.Skip("SKIP: this kernel lacks VRF; the VM layer (make test-vm) runs this test")
+}
+
+// routerFRR starts the router's FRR in the router netns, first making the netns
+// when the plumber has not (the router pod waits for it), and a reloader for it.
+func (l *lab) routerFRR(t *testing.T) (*frrinstance.Instance, *frrreload.Reloader) {
+	t.Helper()
+	if _, err := os.Stat("/run/netns/" + l.router); err != nil {
+		frrinstance.Run(t, "ip", "netns", "add", l.router)
+		frrinstance.Run(t, "ip", "-n", l.router, "link", "set", "lo", "up")
+	}
+	router := frrinstance.StartIn(t, "router", l.router)
+	dir := t.TempDir()
+	return router, &frrreload.Reloader{LastGood: filepath.Join(dir, "last", "frr.conf"), WorkDir: dir, VtySocket: router.Dir, Log: logFor(t)}
 }
 
 func newLab(t testing.TB) *lab {

@@ -69,13 +69,8 @@ func TestReconcilerUnderlay(t *testing.T) {
 	l := newLab(t)
 	ctx := context.Background()
 
-	// The router pod would start FRR once the netns exists: make it first.
-	frrinstance.Run(t, "ip", "netns", "add", l.router)
-	frrinstance.Run(t, "ip", "-n", l.router, "link", "set", "lo", "up")
-	router := frrinstance.StartIn(t, "router", l.router)
-	dir := t.TempDir()
-	reloader := &countingApplier{next: directApplier{&frrreload.Reloader{
-		LastGood: filepath.Join(dir, "last", "frr.conf"), WorkDir: dir, VtySocket: router.Dir, Log: logFor(t)}}}
+	router, frrReloader := l.routerFRR(t)
+	reloader := &countingApplier{next: directApplier{frrReloader}}
 
 	var apiWrites atomic.Int64
 	cfg = rest.CopyConfig(cfg)

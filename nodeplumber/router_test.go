@@ -3,16 +3,12 @@ package nodeplumber
 import (
 	"context"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr/testr"
-
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/e2e/frrinstance"
-	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrtemplates"
 )
 
@@ -45,9 +41,7 @@ func TestRouterSessions(t *testing.T) {
 	if err := l.k.Apply(both); err != nil {
 		t.Fatal(err)
 	}
-	router := frrinstance.StartIn(t, "router", l.router)
-	dir := t.TempDir()
-	reloader := &frrreload.Reloader{LastGood: filepath.Join(dir, "last", "frr.conf"), WorkDir: dir, VtySocket: router.Dir, Log: testr.New(t)}
+	router, reloader := l.routerFRR(t)
 	apply := func(s State) {
 		t.Helper()
 		conf, err := frrtemplates.Render(s.FRR)
