@@ -47,17 +47,12 @@ func localCIDRInUse(ls L3VNIState, routes []HostRoute) *placement.Problem {
 	return nil
 }
 
-// HostRoutes reads the host's main routing table, leaving out the default
-// routes, the routes through the devices the plumber made (its host legs, and
-// what FRR-K8s learns through them) and through the underlay NICs (they move into
-// the router netns).
-func (k *Kernel) HostRoutes(netnsName string, nics []string) ([]HostRoute, error) {
-	n, err := k.open(netnsName)
-	if err != nil {
-		return nil, err
-	}
-	defer n.Close()
-	links, err := n.host.LinkList()
+// hostRoutes keeps, of the host's main table, the routes a localCIDR must not
+// take: not the default routes, nor those through the devices the plumber made
+// (its host legs, and what FRR-K8s learns through them) or through the underlay
+// NICs (they move into the router netns).
+func hostRoutes(h *netlink.Handle, main []netlink.Route, nics []string) ([]HostRoute, error) {
+	links, err := h.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("listing the host's links: %w", err)
 	}
@@ -70,31 +65,25 @@ func (k *Kernel) HostRoutes(netnsName string, nics []string) ([]HostRoute, error
 		}
 	}
 	var out []HostRoute
-	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		routes, err := n.host.RouteListFiltered(family, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
-		if err != nil {
-			return nil, fmt.Errorf("listing the host's routes: %w", err)
+	for _, r := range main {
+		if isDefault(r) || skip[r.LinkIndex] || len(r.MultiPath) > 0 && viaSkipped(r, skip) {
+			continue
 		}
-		for _, r := range routes {
-			if isDefault(r) || skip[r.LinkIndex] || len(r.MultiPath) > 0 && viaSkipped(r, skip) {
-				continue
-			}
-			dst, ok := netip.AddrFromSlice(r.Dst.IP)
-			if !ok {
-				continue
-			}
-			ones, _ := r.Dst.Mask.Size()
-			via := "dev " + names[r.LinkIndex]
-			switch {
-			case r.Type == unix.RTN_BLACKHOLE || r.Type == unix.RTN_UNREACHABLE || r.Type == unix.RTN_PROHIBIT:
-				via = "blackhole"
-			case r.Gw != nil:
-				via = "via " + r.Gw.String() + " " + via
-			case len(r.MultiPath) > 0:
-				via = "multipath"
-			}
-			out = append(out, HostRoute{Dst: netip.PrefixFrom(dst.Unmap(), ones), Via: via, Connected: r.Gw == nil && len(r.MultiPath) == 0})
+		dst, ok := netip.AddrFromSlice(r.Dst.IP)
+		if !ok {
+			continue
 		}
+		ones, _ := r.Dst.Mask.Size()
+		via := "dev " + names[r.LinkIndex]
+		switch {
+		case r.Type == unix.RTN_BLACKHOLE || r.Type == unix.RTN_UNREACHABLE || r.Type == unix.RTN_PROHIBIT:
+			via = "blackhole"
+		case r.Gw != nil:
+			via = "via " + r.Gw.String() + " " + via
+		case len(r.MultiPath) > 0:
+			via = "multipath"
+		}
+		out = append(out, HostRoute{Dst: netip.PrefixFrom(dst.Unmap(), ones), Via: via, Connected: r.Gw == nil && len(r.MultiPath) == 0})
 	}
 	return out, nil
 }

@@ -754,39 +754,38 @@ func containsPrefix(list []netip.Prefix, s string) bool {
 // NICMTU is the smallest MTU of the underlay NICs, wherever they are (on the host
 // before their move, in the router netns after).
 func (k *Kernel) NICMTU(netnsName string, nics []string) (int, error) {
-	mtu, _, err := k.ReadNICs(netnsName, nics, nil)
+	mtu, _, _, err := k.ReadNode(netnsName, nics, nil)
 	return mtu, err
 }
 
-// ReadNICs reads what the plumber must know of the underlay NICs before it moves
-// them: their smallest MTU, wherever they are, and whether one still on the host
-// carries the host's default route or one of nodeIPs (inUse): moving it would
-// cut the node off the cluster, and the fix could no longer reach it.
-func (k *Kernel) ReadNICs(netnsName string, nics []string, nodeIPs []netip.Addr) (mtu int, inUse, err error) {
+// ReadNode reads, in one look at the namespaces, what the plumber must know of the
+// node before it changes anything: the underlay NICs' smallest MTU, wherever they
+// are; whether one still on the host carries the host's default route or one of
+// nodeIPs (inUse: moving it would cut the node off the cluster, and the fix could
+// no longer reach it); and the host's routes that no localCIDR may take.
+func (k *Kernel) ReadNode(netnsName string, nics []string, nodeIPs []netip.Addr) (mtu int, inUse error, routes []HostRoute, err error) {
 	n, err := k.open(netnsName)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer n.Close()
+	main, err := mainRoutes(n.host)
+	if err != nil {
+		return 0, nil, nil, err
+	}
 	for _, nic := range nics {
 		l, err := n.router.LinkByName(nic)
 		if err != nil {
 			if l, err = n.host.LinkByName(nic); err != nil {
-				return 0, nil, fmt.Errorf("NIC %s is neither on the host nor in netns %s: %w", nic, netnsName, err)
+				return 0, nil, nil, fmt.Errorf("NIC %s is neither on the host nor in netns %s: %w", nic, netnsName, err)
 			}
-			if inUse == nil {
-				route, found, err := defaultRouteVia(n.host, l)
-				if err != nil {
-					return 0, nil, err
-				}
-				if found {
-					inUse = fmt.Errorf("NIC %s carries the host's default route (%s): moving it would cut the node off the cluster", nic, route)
-				}
+			if route, found := defaultRouteVia(main, l); found && inUse == nil {
+				inUse = fmt.Errorf("NIC %s carries the host's default route (%s): moving it would cut the node off the cluster", nic, route)
 			}
 			if inUse == nil {
 				addr, found, err := nodeAddressOn(n.host, l, nodeIPs)
 				if err != nil {
-					return 0, nil, err
+					return 0, nil, nil, err
 				}
 				if found {
 					inUse = fmt.Errorf("NIC %s carries the node's address %s: moving it would cut the node off the cluster", nic, addr)
@@ -797,23 +796,31 @@ func (k *Kernel) ReadNICs(netnsName string, nics []string, nodeIPs []netip.Addr)
 			mtu = m
 		}
 	}
-	return mtu, inUse, nil
+	routes, err = hostRoutes(n.host, main, nics)
+	return mtu, inUse, routes, err
 }
 
-// defaultRouteVia finds a default route of the host's main table through a link.
-func defaultRouteVia(h *netlink.Handle, l netlink.Link) (netlink.Route, bool, error) {
+// mainRoutes lists the host's main routing table, IPv4 and IPv6.
+func mainRoutes(h *netlink.Handle) ([]netlink.Route, error) {
+	var out []netlink.Route
 	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
 		routes, err := h.RouteListFiltered(family, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 		if err != nil {
-			return netlink.Route{}, false, fmt.Errorf("listing the host's routes: %w", err)
+			return nil, fmt.Errorf("listing the host's routes: %w", err)
 		}
-		for _, r := range routes {
-			if isDefault(r) && usesLink(r, l.Attrs().Index) {
-				return r, true, nil
-			}
+		out = append(out, routes...)
+	}
+	return out, nil
+}
+
+// defaultRouteVia finds a default route of the host's main table through a link.
+func defaultRouteVia(main []netlink.Route, l netlink.Link) (netlink.Route, bool) {
+	for _, r := range main {
+		if isDefault(r) && usesLink(r, l.Attrs().Index) {
+			return r, true
 		}
 	}
-	return netlink.Route{}, false, nil
+	return netlink.Route{}, false
 }
 
 // nodeAddressOn finds one of the node's addresses (its InternalIPs) on a link.

@@ -388,7 +388,8 @@ func (r *Reconciler) read(ctx context.Context) (inputs, error) {
 	return in, nil
 }
 
-// facts reads what only the node knows: its NICs' MTU and the neighbors' passwords.
+// facts reads what only the node knows: its NICs, its routes and the neighbors'
+// passwords.
 func (r *Reconciler) facts(ctx context.Context, plan placement.NodePlan) NodeFacts {
 	var f NodeFacts
 	if plan.Underlay == nil {
@@ -418,12 +419,7 @@ func (r *Reconciler) facts(ctx context.Context, plan placement.NodePlan) NodeFac
 	for _, n := range plan.Underlay.Spec.NICs {
 		nics = append(nics, string(n))
 	}
-	f.UnderlayMTU, f.NICInUse, f.NICError = r.Kernel.ReadNICs(r.Netns, nics, r.NodeIPs)
-	if routes, err := r.Kernel.HostRoutes(r.Netns, nics); err != nil && f.NICError == nil {
-		f.NICError = err
-	} else {
-		f.HostRoutes = routes
-	}
+	f.UnderlayMTU, f.NICInUse, f.HostRoutes, f.NICError = r.Kernel.ReadNode(r.Netns, nics, r.NodeIPs)
 	return f
 }
 
