@@ -9,6 +9,9 @@
 # FRR keeps some sockets at fixed paths under /run/frr (mgmtd's), whatever
 # --vty_socket says: with FRR_RUNDIR set, that folder is seen as /run/frr, so that
 # several FRRs on one machine each have their own.
+#
+# PATH inside is the root's own: the caller's may hold this folder's wrappers
+# (bin/vtysh), which, seen through /tmp, would run chroot.sh again inside.
 root=$1
 shift
 exec unshare --mount --propagation private -- sh -c '
@@ -17,4 +20,4 @@ exec unshare --mount --propagation private -- sh -c '
   if [ -n "$FRR_RUNDIR" ]; then
     mkdir -p "$root/run/frr" && mount --bind "$FRR_RUNDIR" "$root/run/frr" || exit 1
   fi
-  exec chroot "$root" "$@"' chroot.sh "$root" "$@"
+  exec chroot "$root" /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"' chroot.sh "$root" "$@"
