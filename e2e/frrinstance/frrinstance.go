@@ -150,38 +150,69 @@ func StartIn(t testing.TB, name, netnsName string) *Instance {
 	_ = os.WriteFile(filepath.Join(i.Dir, "vtysh.conf"), []byte("service integrated-vtysh-config\n"), 0o644)
 	t.Cleanup(i.Stop)
 	for _, d := range daemons {
-		args := []string{"netns", "exec", i.Netns, filepath.Join(Root(), "bin", "run"), "/usr/lib/frr/" + d, "-d",
-			"-i", filepath.Join(i.Dir, d+".pid"), "--vty_socket", i.Dir, "-A", "127.0.0.1", "-P", "0",
-			"--log", "file:" + filepath.Join(i.Dir, d+".log")}
-		if d != "mgmtd" {
-			args = append(args, "-z", filepath.Join(i.Dir, "zserv.api"), "-f", "/dev/null")
-		}
-		// Output to a file, not a pipe: a daemon keeps its standard output open
-		// after it detaches, and a pipe would never reach its end.
-		out, err := os.Create(filepath.Join(i.Dir, d+".out"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command("ip", args...)
-		cmd.Env = append(os.Environ(), "FRR_RUNDIR="+i.Dir)
-		cmd.Stdout, cmd.Stderr = out, out
-		err = cmd.Run()
-		out.Close()
-		if err != nil {
-			b, _ := os.ReadFile(out.Name())
-			t.Fatalf("starting %s of FRR %s: %v\n%s", d, name, err, b)
-		}
+		i.start(t, d)
 	}
+	i.waitVty(t, daemons...)
+	return i
+}
+
+// start starts one daemon, without a configuration.
+func (i *Instance) start(t testing.TB, d string) {
+	t.Helper()
+	args := []string{"netns", "exec", i.Netns, filepath.Join(Root(), "bin", "run"), "/usr/lib/frr/" + d, "-d",
+		"-i", filepath.Join(i.Dir, d+".pid"), "--vty_socket", i.Dir, "-A", "127.0.0.1", "-P", "0",
+		"--log", "file:" + filepath.Join(i.Dir, d+".log")}
+	if d != "mgmtd" {
+		args = append(args, "-z", filepath.Join(i.Dir, "zserv.api"), "-f", "/dev/null")
+	}
+	// Output to a file, not a pipe: a daemon keeps its standard output open
+	// after it detaches, and a pipe would never reach its end.
+	out, err := os.Create(filepath.Join(i.Dir, d+".out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", args...)
+	cmd.Env = append(os.Environ(), "FRR_RUNDIR="+i.Dir)
+	cmd.Stdout, cmd.Stderr = out, out
+	err = cmd.Run()
+	out.Close()
+	if err != nil {
+		b, _ := os.ReadFile(out.Name())
+		t.Fatalf("starting %s of FRR %s: %v\n%s", d, i.Name, err, b)
+	}
+}
+
+// waitVty waits for the daemons' vty sockets.
+func (i *Instance) waitVty(t testing.TB, ds ...string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for _, d := range daemons {
+	for _, d := range ds {
 		for !exists(filepath.Join(i.Dir, d+".vty")) {
 			if time.Now().After(deadline) {
-				t.Fatalf("FRR %s did not start: %s", name, i.Logs())
+				t.Fatalf("FRR %s did not start: %s", i.Name, i.Logs())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	return i
+}
+
+// RestartDaemon kills one daemon (SIGKILL) and starts it again without its
+// configuration, as watchfrr does when FRR's startup file is empty.
+func (i *Instance) RestartDaemon(t testing.TB, d string) {
+	t.Helper()
+	pid, err := os.ReadFile(filepath.Join(i.Dir, d+".pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := filepath.Join("/proc", strings.TrimSpace(string(pid)))
+	Run(t, "kill", "-9", filepath.Base(proc))
+	for deadline := time.Now().Add(5 * time.Second); exists(proc) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The old socket would pass for the new daemon's.
+	_ = os.Remove(filepath.Join(i.Dir, d+".vty"))
+	i.start(t, d)
+	i.waitVty(t, d)
 }
 
 // Stop kills the daemons.
