@@ -3,7 +3,8 @@
 // the plumber is its client. A configuration is checked by FRR's own parser before
 // it is applied with frr-reload.py (which changes only what differs, so sessions
 // that did not change stay up), and only a configuration that applied cleanly
-// becomes the "last good" one that a restarted FRR starts with.
+// becomes the "last good" one. Whatever restarts (one daemon under watchfrr, all of
+// FRR, the sidecar), FRR is brought back to that last good configuration.
 package frrreload
 
 import (
@@ -14,8 +15,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/go-logr/logr"
 )
@@ -23,7 +27,9 @@ import (
 // Reloader applies configurations to one FRR instance, one at a time.
 type Reloader struct {
 	// LastGood is where the last configuration that applied cleanly is kept; the
-	// router's init step starts FRR with it.
+	// router's init step starts FRR with it (not FRR's own start: see reload). It
+	// may hold BGP passwords: it is written with mode 0600 in a directory of mode
+	// 0700.
 	LastGood string
 	// WorkDir holds candidate files (and frr-reload.py's temporary files).
 	WorkDir string
@@ -34,7 +40,29 @@ type Reloader struct {
 	ReloadScript string
 	Log          logr.Logger
 
+	// mu serializes what changes FRR: applies and restores.
 	mu sync.Mutex
+	// verified is the daemons' identity (pidSignature) when FRR was last seen
+	// running the last good configuration: while it holds, nothing restarted and
+	// FRR needs no look.
+	verified atomic.Value // string
+	// failed says why FRR does not run the last good configuration, when
+	// bringing it back failed.
+	failed atomic.Value // failure
+}
+
+type failure struct{ err error }
+
+func (r *Reloader) setFailed(err error) { r.failed.Store(failure{err}) }
+
+func (r *Reloader) failure() error {
+	f, _ := r.failed.Load().(failure)
+	return f.err
+}
+
+func (r *Reloader) verifiedSig() string {
+	v, _ := r.verified.Load().(string)
+	return v
 }
 
 // ErrRejected wraps a configuration FRR refused; the running one is unchanged.
@@ -82,10 +110,17 @@ func (r *Reloader) Apply(ctx context.Context, config []byte) (Result, error) {
 	last, err := os.ReadFile(r.LastGood)
 	hasLast := err == nil
 	if hasLast && bytes.Equal(last, config) {
-		return Result{}, nil
+		// Unchanged only if FRR still runs it: a restart may have lost it.
+		runs, err := r.runs(ctx, last)
+		if err != nil {
+			return Result{}, err // not a refusal: the caller tries again
+		}
+		if runs {
+			return Result{}, nil
+		}
 	}
 	candidate := filepath.Join(r.WorkDir, "candidate.conf")
-	if err := writeAtomic(candidate, config); err != nil {
+	if err := writePrivate(candidate, config); err != nil {
 		return Result{}, fmt.Errorf("writing the candidate configuration: %w", err)
 	}
 	if out, err := r.run(ctx, r.vtysh(), append(r.vtyArgs(), "--dryrun", "-f", candidate)...); err != nil {
@@ -106,43 +141,193 @@ func (r *Reloader) Apply(ctx context.Context, config []byte) (Result, error) {
 			return Result{}, rollBack(fmt.Errorf("%w: unbinding VNI %s from VRF %s: %s", ErrRejected, b.vni, b.vrf, frrText(out, err)))
 		}
 	}
+	sig := pidSignature(r.runDir())
 	if out, err := r.reload(ctx, candidate); err != nil {
 		return Result{}, rollBack(fmt.Errorf("%w: applying: %s", ErrRejected, frrText(out, err)))
 	}
-	if err := writeAtomic(r.LastGood, config); err != nil {
+	if err := writePrivate(r.LastGood, config); err != nil {
 		return Result{Changed: true}, fmt.Errorf("applied, but keeping it as the last good configuration failed: %w", err)
 	}
+	r.verified.Store(sig)
+	r.setFailed(nil)
 	r.Log.Info("configuration applied", "bytes", len(config))
 	return Result{Changed: true}, nil
 }
 
-// Restore applies the last good configuration, if any: the router's init step, so
-// that a restarted FRR comes back with what it ran before.
+// Restore brings FRR back to the last good configuration, if any and if FRR does
+// not run it already: the router's init step, and what Watch does after a restart.
+// A failure is remembered and reported by Healthy until a restore or an apply
+// succeeds.
 func (r *Reloader) Restore(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, err := os.Stat(r.LastGood); errors.Is(err, os.ErrNotExist) {
+	err := r.restore(ctx)
+	r.setFailed(err)
+	return err
+}
+
+func (r *Reloader) restore(ctx context.Context) error {
+	last, err := os.ReadFile(r.LastGood)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	if out, err := r.reload(ctx, r.LastGood); err != nil {
-		return fmt.Errorf("restoring %s: %s", r.LastGood, frrText(out, err))
+	if err != nil {
+		return fmt.Errorf("reading the last good configuration: %w", err)
+	}
+	sig := pidSignature(r.runDir())
+	runs, err := r.runs(ctx, last)
+	if err != nil {
+		return err
+	}
+	if !runs {
+		if out, err := r.reload(ctx, r.LastGood); err != nil {
+			return fmt.Errorf("restoring the last good configuration (%s): %s", r.LastGood, frrText(out, err))
+		}
+		r.Log.Info("FRR did not run the last good configuration: restored it", "bytes", len(last))
+		r.verified.Store(sig)
 	}
 	return nil
 }
 
-// Healthy checks that FRR answers through vtysh.
+// Watch keeps FRR on the last good configuration until ctx ends. It restores it
+// at once, then every interval looks at the daemons' pid files: when one changed
+// (watchfrr restarted a daemon, FRR restarted) and then held for a whole interval
+// (FRR's own start is done loading), it checks that FRR runs the last good
+// configuration and restores it if not. While a restore fails it is tried again
+// every interval.
+func (r *Reloader) Watch(ctx context.Context, interval time.Duration) {
+	var failing error
+	restore := func() {
+		err := r.Restore(ctx)
+		if err != nil && (failing == nil || err.Error() != failing.Error()) {
+			r.Log.Error(err, "FRR does not run the last good configuration")
+		} else if err == nil && failing != nil {
+			r.Log.Info("FRR runs the last good configuration again")
+		}
+		failing = err
+	}
+	restore()
+	seen := pidSignature(r.runDir())
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		sig := pidSignature(r.runDir())
+		if failing != nil || (sig == seen && sig != r.verifiedSig()) {
+			restore()
+		}
+		seen = sig
+	}
+}
+
+// Healthy checks that FRR answers through vtysh and runs the last good
+// configuration. While an apply is under way it does not wait for it (a probe
+// has a deadline): the apply settles what FRR runs.
 func (r *Reloader) Healthy(ctx context.Context) error {
 	if out, err := r.run(ctx, r.vtysh(), append(r.vtyArgs(), "-c", "show version")...); err != nil {
 		return fmt.Errorf("FRR does not answer: %s", frrText(out, err))
 	}
+	if err := r.failure(); err != nil {
+		return err
+	}
+	if !r.mu.TryLock() {
+		return nil
+	}
+	defer r.mu.Unlock()
+	last, err := os.ReadFile(r.LastGood)
+	if err != nil {
+		return nil // nothing to run yet
+	}
+	runs, err := r.runs(ctx, last)
+	if err != nil {
+		return err
+	}
+	if !runs {
+		return errors.New("FRR does not run the last good configuration: a daemon restarted without it")
+	}
 	return nil
+}
+
+// runs says whether FRR runs config, the last good configuration: yes when no
+// daemon restarted since it was seen running it, else when FRR's running
+// configuration has every stanza of it. The caller holds r.mu.
+func (r *Reloader) runs(ctx context.Context, config []byte) (bool, error) {
+	sig := pidSignature(r.runDir())
+	if v := r.verifiedSig(); v != "" && sig == v {
+		return true, nil
+	}
+	running, err := r.RunningConfig(ctx)
+	if err != nil {
+		return false, err
+	}
+	if missing := missingStanzas(running, string(config)); len(missing) > 0 {
+		r.Log.Info("FRR does not run the last good configuration", "missing", missing)
+		return false, nil
+	}
+	r.verified.Store(sig)
+	return true, nil
+}
+
+// runDir is where FRR keeps its pid files: its vty socket directory.
+func (r *Reloader) runDir() string {
+	if r.VtySocket != "" {
+		return r.VtySocket
+	}
+	return "/var/run/frr"
+}
+
+// pidSignature identifies the running daemons by their pid files: a daemon that
+// restarts writes its new pid, watchfrr's restart included.
+func pidSignature(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+	var b strings.Builder
+	for _, f := range files { // Glob sorts
+		pid, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "%s=%s;", filepath.Base(f), strings.TrimSpace(string(pid)))
+	}
+	return b.String()
+}
+
+// missingStanzas lists the stanza heads of config ("router bgp 64512 vrf red",
+// "vrf red", ...) that running lacks: FRR prints every stanza it runs under the
+// same head, so a daemon that restarted without its configuration shows here.
+func missingStanzas(running, config string) []string {
+	has := map[string]bool{}
+	for _, line := range strings.Split(running, "\n") {
+		has[strings.TrimSpace(line)] = true
+	}
+	var missing []string
+	for _, line := range strings.Split(config, "\n") {
+		if isStanzaHead(line) && !has[strings.TrimSpace(line)] {
+			missing = append(missing, strings.TrimSpace(line))
+		}
+	}
+	return missing
+}
+
+// isStanzaHead: the blocks a configuration of ours opens (one-line statements
+// such as prefix lists are printed by FRR in a form of its own).
+func isStanzaHead(line string) bool {
+	for _, head := range []string{"router ", "vrf ", "route-map ", "interface ", "bfd"} {
+		if strings.HasPrefix(line, head) {
+			return true
+		}
+	}
+	return false
 }
 
 // RunningConfig returns FRR's running configuration.
 func (r *Reloader) RunningConfig(ctx context.Context) (string, error) {
 	out, err := r.run(ctx, r.vtysh(), append(r.vtyArgs(), "-c", "show running-config")...)
 	if err != nil {
-		return "", fmt.Errorf("show running-config: %s", frrText(out, err))
+		return "", fmt.Errorf("FRR does not answer show running-config: %s", frrText(out, err))
 	}
 	return string(out), nil
 }
@@ -214,7 +399,7 @@ func (r *Reloader) reload(ctx context.Context, file string) ([]byte, error) {
 	// it looks for there, or every call complains in FRR's error text.
 	vtyshConf := filepath.Join(r.WorkDir, "vtysh.conf")
 	if _, err := os.Stat(vtyshConf); errors.Is(err, os.ErrNotExist) {
-		if err := writeAtomic(vtyshConf, []byte("service integrated-vtysh-config\n")); err != nil {
+		if err := writePrivate(vtyshConf, []byte("service integrated-vtysh-config\n")); err != nil {
 			return nil, err
 		}
 	}
@@ -238,7 +423,9 @@ func mustLookPath(name string) string {
 	return name
 }
 
-// frrText keeps what FRR said, without Python tracebacks' noise.
+// frrText keeps what FRR said, without Python tracebacks' noise, and without
+// passwords: FRR quotes the lines it refuses, and the text reaches the node's
+// status and Events.
 func frrText(out []byte, err error) string {
 	var lines []string
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
@@ -247,17 +434,39 @@ func frrText(out []byte, err error) string {
 		}
 	}
 	if len(lines) == 0 {
-		return err.Error()
+		return Redact(err.Error())
 	}
 	if len(lines) > 20 {
 		lines = append(lines[:20], "...")
 	}
-	return strings.Join(lines, "\n")
+	return Redact(strings.Join(lines, "\n"))
 }
 
-// writeAtomic replaces path in one rename, so a crash never leaves half a file.
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+// password matches a password keyword (FRR's "password", a misspelt one too) and
+// the word after it.
+var password = regexp.MustCompile(`(?i)(password\S*\s+)\S+`)
+
+// Redact hides the word after every "password" in FRR's text.
+func Redact(text string) string {
+	return password.ReplaceAllString(text, "${1}<redacted>")
+}
+
+// writePrivate replaces path with data, readable by its owner only, in a
+// directory only its owner may enter: a configuration may hold BGP passwords.
+func writePrivate(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return writeAtomic(path, data, 0o600)
+}
+
+// writeAtomic replaces path in one rename, so a crash never leaves half a file;
+// the file has mode from the start.
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
@@ -276,7 +485,7 @@ func writeAtomic(path string, data []byte) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

@@ -16,6 +16,9 @@ import (
 // MaxConfigBytes bounds a posted configuration (a thousand VRFs take ~1 MB).
 const MaxConfigBytes = 8 << 20
 
+// ApplyTimeout bounds one apply with its rollback, whatever its client does.
+const ApplyTimeout = 10 * time.Minute
+
 // The results a Response carries.
 const (
 	ResultSuccess   = "success"
@@ -31,7 +34,8 @@ type Response struct {
 	Message string `json:"message,omitempty"`
 }
 
-// Handler serves POST /config (apply the body) and GET /healthz.
+// Handler serves POST /config (apply the body) and GET /healthz (FRR answers and
+// runs the last good configuration).
 func Handler(r *Reloader) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /config", func(w http.ResponseWriter, req *http.Request) {
@@ -40,7 +44,11 @@ func Handler(r *Reloader) http.Handler {
 			reply(w, http.StatusRequestEntityTooLarge, Response{Result: ResultFailure, Message: err.Error()})
 			return
 		}
-		res, err := r.Apply(req.Context(), body)
+		// The apply, and its rollback, run to completion even if the client goes
+		// away: stopping frr-reload.py halfway would leave FRR between the two.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), ApplyTimeout)
+		defer cancel()
+		res, err := r.Apply(ctx, body)
 		switch {
 		case errors.Is(err, ErrRejected):
 			reply(w, http.StatusUnprocessableEntity, Response{Result: ResultFailure, Message: err.Error()})
@@ -123,4 +131,26 @@ func (c *Client) Apply(ctx context.Context, config string) (Response, error) {
 		return r, fmt.Errorf("reload failed: %s", r.Message)
 	}
 	return r, nil
+}
+
+// Health asks whether FRR answers and runs the last good configuration; the
+// error says why not.
+func (c *Client) Health(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://reloader/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("asking the reloader: %w", err)
+	}
+	defer resp.Body.Close()
+	var r Response
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return fmt.Errorf("reading the reloader's answer (HTTP %d): %w", resp.StatusCode, err)
+	}
+	if r.Result != ResultSuccess {
+		return errors.New(r.Message)
+	}
+	return nil
 }

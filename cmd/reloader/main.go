@@ -24,11 +24,20 @@ func main() {
 	lastGood := flag.String("last-good", "/var/lib/frr-k8s-evpn/frr.conf", "where the last good configuration is kept (persistent)")
 	workDir := flag.String("work-dir", "/run/frr-k8s-evpn/reloader", "scratch directory for candidate configurations")
 	vtySocket := flag.String("vty-socket", "", "FRR's vty socket directory (FRR's default when empty)")
-	restore := flag.Bool("restore", false, "apply the last good configuration and exit (the router's init step)")
+	restore := flag.Bool("restore", false, "apply the last good configuration if FRR does not run it, and exit (the router's init step)")
+	interval := flag.Duration("check-interval", 5*time.Second, "how often to look for restarted FRR daemons")
+	check := flag.Bool("check", false, "ask the reloader serving on --socket whether FRR runs the last good configuration, and exit 0 if it does (a probe)")
 	flag.Parse()
 	ctrl.SetLogger(zap.New())
 	log := ctrl.Log.WithName("reloader")
 
+	if *check {
+		if err := probe(*socket); err != nil {
+			log.Error(err, "not healthy")
+			os.Exit(1)
+		}
+		return
+	}
 	r := &frrreload.Reloader{LastGood: *lastGood, WorkDir: *workDir, VtySocket: *vtySocket, Log: log}
 	if err := os.MkdirAll(*workDir, 0o700); err != nil {
 		log.Error(err, "creating the work directory")
@@ -48,6 +57,9 @@ func main() {
 		log.Error(err, "listening")
 		os.Exit(1)
 	}
+	// Serving does not wait for FRR: a failed restore is reported on /healthz
+	// (and so in the node's status), and a new configuration may still fix it.
+	go r.Watch(ctx, *interval)
 	srv := &http.Server{Handler: frrreload.Handler(r), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -60,4 +72,12 @@ func main() {
 		log.Error(err, "serving")
 		os.Exit(1)
 	}
+}
+
+// probe asks the serving reloader whether FRR runs the last good configuration:
+// the router pod's readiness probe.
+func probe(socket string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return frrreload.NewClient(socket).Health(ctx)
 }
