@@ -221,3 +221,14 @@ func TestMissingStanzasReadsFRR(t *testing.T) {
 	}
 }
 
+func TestVRFStanzas(t *testing.T) {
+	for _, tc := range []struct{ config, want string }{
+		{"frr defaults datacenter\n!\nvrf red\n vni 100\nexit-vrf\n!\nrouter bgp 64512\n address-family l2vpn evpn\n  advertise-all-vni\nexit\nvrf blue\n vni 200\nexit-vrf\n",
+			"vrf red\n vni 100\nexit-vrf\nvrf blue\n vni 200\nexit-vrf\n"},
+		{"router bgp 64512\nexit\n", ""},
+	} {
+		if got := vrfStanzas(tc.config); got != tc.want {
+			t.Errorf("vrfStanzas(%q) = %q, want %q", tc.config, got, tc.want)
+		}
+	}
+}
