@@ -247,6 +247,8 @@ type refusingApplier struct {
 	marker string
 }
 
+func (a *refusingApplier) Health(ctx context.Context) error { return a.next.Health(ctx) }
+
 func (a *refusingApplier) Apply(ctx context.Context, config string) (frrreload.Response, error) {
 	if strings.Contains(config, a.marker) {
 		msg := fmt.Sprintf("%v: applying: line 42: %% Malformed %s", frrreload.ErrRejected, a.marker)

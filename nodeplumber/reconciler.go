@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,8 +23,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
@@ -35,6 +38,8 @@ import (
 // ConfigApplier hands a configuration to the router's FRR (frrreload.Client).
 type ConfigApplier interface {
 	Apply(ctx context.Context, config string) (frrreload.Response, error)
+	// Health says why FRR does not run the last good configuration (nil: it does).
+	Health(ctx context.Context) error
 }
 
 // Reconciler is one node's plumber: it runs on its node what the controller
@@ -57,13 +62,19 @@ type Reconciler struct {
 	// in memory only). It belongs on tmpfs (/run): a reboot loses the kernel state
 	// it describes too.
 	StateFile string
+	// RouterCheck is how often the router is asked whether FRR still runs the
+	// last good configuration (watchRouter); 0: never.
+	RouterCheck time.Duration
 
+	// repost makes the next pass post the configuration again, even unchanged.
+	repost atomic.Bool
 	// lastConfig is the configuration the router last accepted: an unchanged one
 	// is not sent again, so a reconcile with nothing to change reloads nothing.
 	lastConfig string
 	// lastReload is the last reload tried, goodReload the one that made FRR run
-	// lastConfig.
+	// goodConfig.
 	lastReload, goodReload *evpnv1.ReloadResult
+	goodConfig             string
 	// applied is the state the node last applied in full (nil until known).
 	applied *State
 	loaded  bool
@@ -201,6 +212,9 @@ func (r *Reconciler) run(ctx context.Context, s State, stored *evpnv1.RouterNode
 		out.state, out.err = s, fmt.Errorf("rendering the router's configuration: %w", err)
 		return out
 	}
+	if r.repost.Swap(false) {
+		r.lastConfig = "" // the router may have lost it: the reloader tells
+	}
 	if conf != r.lastConfig {
 		var retry time.Duration
 		asked := s
@@ -313,15 +327,20 @@ func (r *Reconciler) reload(ctx context.Context, conf string, stored *evpnv1.Rou
 		return false, err
 	}
 	reloaded := resp.Result != frrreload.ResultUnchanged
-	if !reloaded && r.lastReload == nil {
-		// A restarted plumber whose FRR already runs this config: the reload on
-		// record is still the one that counts, and rewriting its time would be
-		// an API write for nothing.
+	switch {
+	case reloaded:
+	case conf == r.goodConfig && r.goodReload != nil:
+		// Posted again (repost) and FRR still ran it: the reload that made it
+		// run is still the one that counts, and rewriting its time would be an
+		// API write for nothing.
+		res = *r.goodReload
+	case r.lastReload == nil:
+		// A restarted plumber whose FRR already runs this config: likewise.
 		if prev := recordedReload(stored); prev != nil {
 			res = *prev
 		}
 	}
-	r.lastConfig, r.lastReload, r.goodReload = conf, &res, &res
+	r.lastConfig, r.goodConfig, r.lastReload, r.goodReload = conf, conf, &res, &res
 	return reloaded, nil
 }
 
@@ -556,8 +575,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		UpdateFunc:  func(e event.UpdateEvent) bool { return decisionConcerns(e.ObjectOld, e.ObjectNew, labels()) },
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
-	return ctrl.NewControllerManagedBy(mgr).
-		Named("nodeplumber").
+	b := ctrl.NewControllerManagedBy(mgr).Named("nodeplumber")
+	if r.RouterCheck > 0 {
+		wake := make(chan event.GenericEvent)
+		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error { return r.watchRouter(ctx, wake) })); err != nil {
+			return err
+		}
+		b = b.WatchesRawSource(source.Channel(wake, handler.EnqueueRequestsFromMapFunc(toNode)))
+	}
+	return b.
 		Watches(&evpnv1.Underlay{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.WithPredicates(decisionChanged)).
 		Watches(&evpnv1.L3VNI{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.WithPredicates(decisionChanged)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.OnlyMetadata, builder.WithPredicates(

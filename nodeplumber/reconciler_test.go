@@ -30,6 +30,8 @@ type countingApplier struct {
 	last  atomic.Value // the last Result
 }
 
+func (c *countingApplier) Health(ctx context.Context) error { return c.next.Health(ctx) }
+
 func (c *countingApplier) Apply(ctx context.Context, config string) (frrreload.Response, error) {
 	c.calls.Add(1)
 	resp, err := c.next.Apply(ctx, config)
@@ -188,6 +190,8 @@ func accept(u *evpnv1.Underlay) {
 
 // directApplier calls a Reloader in-process, as the socket client would remotely.
 type directApplier struct{ r *frrreload.Reloader }
+
+func (d directApplier) Health(ctx context.Context) error { return d.r.Healthy(ctx) }
 
 func (d directApplier) Apply(ctx context.Context, config string) (frrreload.Response, error) {
 	res, err := d.r.Apply(ctx, []byte(config))

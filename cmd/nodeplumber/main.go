@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,6 +30,7 @@ func main() {
 	namespace := flag.String("namespace", evpnv1.DefaultNamespace, "namespace of the Underlays, L3VNIs and RouterNodeStatuses")
 	netns := flag.String("netns", nodeplumber.DefaultNetns, "the router's named network namespace")
 	socket := flag.String("reloader-socket", "/run/frr-k8s-evpn/reloader.sock", "the router's reloader socket")
+	routerCheck := flag.Duration("router-check", 10*time.Second, "how often to ask the router whether FRR still runs the last good configuration (0: never)")
 	stateFile := flag.String("state-file", "/run/frr-k8s-evpn/plumber/applied.json", "where the plumber keeps the state the node last applied (on tmpfs: it describes kernel state, which a reboot loses too)")
 	cleanup := flag.Bool("cleanup", false, "uninstall: move the underlay NICs back to the host with their addresses, remove every device the plumber made and the router's netns, then exit")
 	nodeIPs := flag.String("node-ips", os.Getenv("NODE_IPS"), "this node's addresses, comma-separated (default $NODE_IPS, from the pod's status.hostIPs): an underlay NIC that carries one is never moved")
@@ -82,7 +84,7 @@ func main() {
 		Kernel:    &nodeplumber.Kernel{Log: log.WithName("kernel")},
 		Reloader:  frrreload.NewClient(*socket),
 		Recorder:  mgr.GetEventRecorder("frr-k8s-evpn-nodeplumber"),
-		StateFile: *stateFile,
+		StateFile: *stateFile, RouterCheck: *routerCheck,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		log.Error(err, "setting up")
