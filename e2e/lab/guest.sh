@@ -152,7 +152,7 @@ start_plumber "$logs/plumber.log"
 mkdir -p "$ETC/router" /run/frr/router
 cp build/frr/daemons "$ETC/router/daemons" # the router image's
 printf 'service integrated-vtysh-config\n' >"$ETC/router/vtysh.conf"
-printf 'frr defaults datacenter\nhostname router\nlog file %s/router-frr.log informational\n' "$logs" >"$ETC/router/frr.conf"
+printf 'frr defaults datacenter\n' >"$ETC/router/frr.conf" # the router image's
 chown -R "$FRR_OWNER" "$ETC/router" /run/frr/router
 # The last good configuration under /run: FRR's tools, in their root, see /run.
 reloader() { "$LAB_BIN/reloader" --vty-socket=/run/frr/router --last-good=/run/frr-k8s-evpn/last/frr.conf "$@"; }
