@@ -124,19 +124,10 @@ func TestInvalidConfigLeavesTheRunningOne(t *testing.T) {
 // TestServer drives the reloader through its unix socket, with concurrent posts.
 func TestServer(t *testing.T) {
 	r, router := setup(t)
-	socket := filepath.Join(t.TempDir(), "reloader.sock")
-	l, err := Listen(socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: Handler(r)}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	c, socket := serve(t, r)
 	if st, err := os.Stat(socket); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode = %v, %v; want 0600", st.Mode(), err)
 	}
-
-	c := NewClient(socket)
 	ctx := context.Background()
 	// Concurrent posts are serialized: every one succeeds and the last one to be
 	// applied is the running config.
@@ -168,16 +159,13 @@ func TestServer(t *testing.T) {
 	}
 	router.WaitEstablished(t, "", peerAddr, 30*time.Second)
 
-	hc := &http.Client{Transport: NewClient(socket).http.Transport}
-	res, err := hc.Get("http://reloader/healthz")
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("healthz: %v %v", res, err)
+	if code, res := c.get(t, "/healthz"); code != http.StatusOK {
+		t.Fatalf("healthz: %d %+v", code, res)
 	}
 	router.Stop()
 	time.Sleep(300 * time.Millisecond)
-	res, err = hc.Get("http://reloader/healthz")
-	if err != nil || res.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("healthz with FRR stopped: %v %v; want 503", res, err)
+	if code, res := c.get(t, "/healthz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("healthz with FRR stopped: %d %+v; want 503", code, res)
 	}
 }
 

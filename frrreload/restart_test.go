@@ -81,7 +81,7 @@ func TestApplyOutlivesItsClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.ReloadScript = slow
-	c := serve(t, r)
+	c, _ := serve(t, r)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
@@ -102,7 +102,7 @@ func TestApplyOutlivesItsClient(t *testing.T) {
 // configuration that applies clears it.
 func TestFailedRestoreKeepsServing(t *testing.T) {
 	r, router := setup(t)
-	c := serve(t, r)
+	c, _ := serve(t, r)
 	bad := "router bgp 64512\n neighbor 10.99.0.2 remote-as 64513\n neighbor 10.99.0.2 password s3cret extra-word\nexit\n"
 	if err := writePrivate(r.LastGood, []byte(bad)); err != nil {
 		t.Fatal(err)
@@ -165,7 +165,8 @@ type testClient struct {
 	*Client
 }
 
-func serve(t *testing.T, r *Reloader) testClient {
+// serve serves r on a socket of its own, until the test ends.
+func serve(t *testing.T, r *Reloader) (testClient, string) {
 	t.Helper()
 	socket := filepath.Join(t.TempDir(), "reloader.sock")
 	l, err := Listen(socket)
@@ -175,7 +176,7 @@ func serve(t *testing.T, r *Reloader) testClient {
 	srv := &http.Server{Handler: Handler(r)}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return testClient{NewClient(socket)}
+	return testClient{NewClient(socket)}, socket
 }
 
 func (c testClient) get(t *testing.T, path string) (int, Response) {
