@@ -2,11 +2,13 @@ package nodeplumber
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -29,6 +31,8 @@ type plumberLab struct {
 	router    *frrinstance.Instance
 	reloader  *countingApplier
 	apiWrites *atomic.Int64
+	// hang makes every API write wait until its request is given up.
+	hang      atomic.Bool
 	stateFile string
 	u         *evpnv1.Underlay
 }
@@ -45,6 +49,10 @@ func newPlumberLab(t *testing.T) *plumberLab {
 		return roundTrip(func(req *http.Request) (*http.Response, error) {
 			if req.Method != http.MethodGet {
 				p.apiWrites.Add(1)
+				if p.hang.Load() {
+					<-req.Context().Done()
+					return nil, req.Context().Err()
+				}
 			}
 			return rt.RoundTrip(req)
 		})
@@ -287,4 +295,29 @@ func TestPlumberWakesOnlyForItsDecisions(t *testing.T) {
 			t.Errorf("%s: wakes the plumber = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+}
+
+// A status write that hangs (an API server that does not answer) is given up, so
+// that the plumber's one worker is free to retry what the node needs.
+func TestHangingStatusWriteIsGivenUp(t *testing.T) {
+	p := newPlumberLab(t)
+	r := p.plumber(p.stateFile)
+	r.StatusTimeout = 500 * time.Millisecond
+	p.hang.Store(true)
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Reconcile(context.Background(), nodeKey)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("a pass whose status write hangs: %v; want it given up", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("a pass whose status write hangs did not return")
+	}
+	p.hang.Store(false)
+	p.reconcile(t, r)
+	readyIs(t, p.status(t), metav1.ConditionTrue, ReasonApplied, "")
 }

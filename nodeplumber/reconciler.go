@@ -65,6 +65,8 @@ type Reconciler struct {
 	// RouterCheck is how often the router is asked whether FRR still runs the
 	// last good configuration (watchRouter); 0: never.
 	RouterCheck time.Duration
+	// StatusTimeout bounds a status write (0: 15 s).
+	StatusTimeout time.Duration
 
 	// repost makes the next pass post the configuration again, even unchanged.
 	repost atomic.Bool
@@ -534,6 +536,14 @@ func storedConditions(st *evpnv1.RouterNodeStatus) []metav1.Condition {
 // writeStatus writes the node's RouterNodeStatus when it differs, and an Event
 // when its Ready condition turns to a new failure.
 func (r *Reconciler) writeStatus(ctx context.Context, cur *evpnv1.RouterNodeStatus, want evpnv1.RouterNodeStatusStatus) error {
+	// The plumber has one worker: a status write that hangs on an unreachable API
+	// server (30-43 s seen in a loaded lab) would hold up the retry of a reload.
+	timeout := r.StatusTimeout
+	if timeout == 0 {
+		timeout = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	if cur == nil {
 		cur = &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: r.NodeName}}
 		err := r.Client.Create(ctx, cur)
