@@ -82,12 +82,7 @@ func (k *Kernel) open(name string) (_ *nsHandles, err error) {
 			n.Close()
 		}
 	}()
-	if k.HostNetns == "" {
-		n.hostNS, err = netns.Get()
-	} else {
-		n.hostNS, err = netns.GetFromName(k.HostNetns)
-	}
-	if err != nil {
+	if n.hostNS, err = k.hostNetns(); err != nil {
 		return nil, fmt.Errorf("opening the host namespace: %w", err)
 	}
 	n.routerNS, err = netns.GetFromName(name)
@@ -104,6 +99,14 @@ func (k *Kernel) open(name string) (_ *nsHandles, err error) {
 		return nil, fmt.Errorf("netlink on netns %s: %w", name, err)
 	}
 	return n, nil
+}
+
+// hostNetns opens the host namespace.
+func (k *Kernel) hostNetns() (netns.NsHandle, error) {
+	if k.HostNetns == "" {
+		return netns.Get()
+	}
+	return netns.GetFromName(k.HostNetns)
 }
 
 // views reads the host and router namespaces for one step. Every decision reads

@@ -585,15 +585,19 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		UpdateFunc:  func(e event.UpdateEvent) bool { return decisionConcerns(e.ObjectOld, e.ObjectNew, labels()) },
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
-	b := ctrl.NewControllerManagedBy(mgr).Named("nodeplumber")
+	// The node's own kernel and its router wake the plumber too.
+	wake := make(chan event.GenericEvent)
+	watchers := []func(context.Context, chan<- event.GenericEvent) error{r.watchDevices}
 	if r.RouterCheck > 0 {
-		wake := make(chan event.GenericEvent)
-		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error { return r.watchRouter(ctx, wake) })); err != nil {
+		watchers = append(watchers, r.watchRouter)
+	}
+	for _, w := range watchers {
+		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error { return w(ctx, wake) })); err != nil {
 			return err
 		}
-		b = b.WatchesRawSource(source.Channel(wake, handler.EnqueueRequestsFromMapFunc(toNode)))
 	}
-	return b.
+	return ctrl.NewControllerManagedBy(mgr).Named("nodeplumber").
+		WatchesRawSource(source.Channel(wake, handler.EnqueueRequestsFromMapFunc(toNode))).
 		Watches(&evpnv1.Underlay{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.WithPredicates(decisionChanged)).
 		Watches(&evpnv1.L3VNI{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.WithPredicates(decisionChanged)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(toNode), builder.OnlyMetadata, builder.WithPredicates(
