@@ -50,6 +50,8 @@ func TestHappyPathWritesTheSeedFRRConfiguration(t *testing.T) {
 				AddressFamilies: []frrv1beta1.AddressFamily{"unicast"},
 				ToReceive:       frrv1beta1.Receive{Allowed: frrv1beta1.AllowedInPrefixes{Mode: "all"}},
 				ToAdvertise:     frrv1beta1.Advertise{Allowed: frrv1beta1.AllowedOutPrefixes{Mode: "filtered"}},
+				// FRR-K8s keeps the router's routes while the router restarts.
+				EnableGracefulRestart: true,
 			}},
 		}}},
 	}

@@ -69,6 +69,11 @@ func BuildFRRConfiguration(l3vniNamespace, l3vniName string, accepted *evpnv1.Ac
 			ConnectTime:     copyDuration(spec.FRRK8s.ConnectTime),
 			ToReceive:       frrv1beta1.Receive{Allowed: receiveFilter(spec.FRRK8s.ToReceive)},
 			ToAdvertise:     frrv1beta1.Advertise{Allowed: advertiseFilter(spec.FRRK8s.ToAdvertise)},
+			// FRR-K8s helps the router through a restart: it keeps the routes
+			// learned from the router while the router's FRR comes back, and the
+			// kernel forwards meanwhile. FRR-K8s merges neighbors without comparing
+			// this field, so a BGPPeer at the router leg must set it too.
+			EnableGracefulRestart: true,
 		}
 		if spec.FRRK8s.BFDProfile != nil {
 			n.BFDProfile = spec.FRRK8s.BFDProfile.Name

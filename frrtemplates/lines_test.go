@@ -19,7 +19,7 @@ var intendedLines = func() []*regexp.Regexp {
 	)
 	var out []*regexp.Regexp
 	for _, l := range []string{
-		`frr defaults datacenter`, `log stdout informational`, `!`, ` !`, `exit`, `exit-vrf`,
+		`frr defaults datacenter`, `log stdout informational`, `bgp graceful-restart`, `bgp graceful-restart preserve-fw-state`, `!`, ` !`, `exit`, `exit-vrf`,
 		`vrf ` + name, ` vni ` + num,
 		`router bgp ` + num, `router bgp ` + num + ` vrf ` + name,
 		` bgp router-id ` + ip4, ` no bgp ebgp-requires-policy`, ` no bgp default ipv4-unicast`,
