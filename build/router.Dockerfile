@@ -21,5 +21,5 @@ RUN test -n "$FRR_VERSION" \
  && chown -R frr:frr /etc/frr
 COPY build/frr/daemons /etc/frr/daemons
 COPY --from=build /out/reloader /usr/local/bin/reloader
-COPY build/router-start /usr/local/bin/router-start
+COPY build/router-start build/frr-stop /usr/local/bin/
 ENTRYPOINT ["/usr/local/bin/router-start"]
