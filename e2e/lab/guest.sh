@@ -42,7 +42,7 @@ start_frr() { # pathspace netns config-file: FRR started by its init script, as 
   local n=$1 netns=$2
   mkdir -p "$ETC/$n" /run/frr/$n
   cp "$3" "$ETC/$n/frr.conf"
-  cp build/frr/daemons "$ETC/$n/daemons"
+  sed 's/ -K[0-9]*//' build/frr/daemons >"$ETC/$n/daemons" # the router's, without its restart mode
   printf 'service integrated-vtysh-config\n' >"$ETC/$n/vtysh.conf"
   chown -R "$FRR_OWNER" "$ETC/$n" /run/frr/$n
   ip netns exec "$netns" "$EVPN_FRR/bin/run" /usr/lib/frr/frrinit.sh start "$n" >>"$logs/$n-frrinit.log" 2>&1
@@ -110,9 +110,11 @@ ip -n pod link set lo up && ip -n pod addr add $POD/24 dev eth0 && ip -n pod lin
 ip -n pod addr add $SVC/32 dev lo && ip -n pod route add default via 10.244.0.1
 ip route add $SVC/32 via $POD
 
-# FRR-K8s's pod: FRR as its chart configures it (bgpd never listens: -p 0), its
-# reloader script (in FRR's root, as in its FRR container), the daemon and the
-# status exporter, which share /run/frr_reloader as the pod shares a volume.
+# FRR-K8s's pod: FRR as its chart configures it with acceptIncomingBGPConnections
+# (bgpd listens: a graceful-restart helper waits for the restarted router to
+# connect, and does not connect itself), its reloader script (in FRR's root, as in
+# its FRR container), the daemon and the status exporter, which share
+# /run/frr_reloader as the pod shares a volume.
 mkdir -p /run/frr /run/frr_reloader && chown "$FRR_OWNER" /run/frr
 # Where FRR-K8s's daemon and its status exporter read the reload result, outside
 # FRR's root and inside it.
@@ -122,7 +124,7 @@ bgpd=yes
 bfdd=yes
 vtysh_enable=yes
 zebra_options="  -A 127.0.0.1 -s 90000000"
-bgpd_options="   -A 127.0.0.1 -p 0"
+bgpd_options="   -A 127.0.0.1"
 bfdd_options="   -A 127.0.0.1"
 D
 printf 'service integrated-vtysh-config\n' >"$ETC/vtysh.conf"
@@ -155,15 +157,20 @@ printf 'service integrated-vtysh-config\n' >"$ETC/router/vtysh.conf"
 printf 'frr defaults datacenter\n' >"$ETC/router/frr.conf" # the router image's
 chown -R "$FRR_OWNER" "$ETC/router" /run/frr/router
 # The last good configuration under /run: FRR's tools, in their root, see /run.
-reloader() { "$LAB_BIN/reloader" --vty-socket=/run/frr/router --last-good=/run/frr-k8s-evpn/last/frr.conf "$@"; }
+reloader=("$LAB_BIN/reloader" --vty-socket=/run/frr/router --last-good=/run/frr-k8s-evpn/last/frr.conf)
+reloader() { "${reloader[@]}" "$@"; }
 start_router_frr() { # what build/router-start does: FRR, then the last good config
   ip netns exec $ROUTER "$EVPN_FRR/bin/run" /usr/lib/frr/frrinit.sh start router >>"$logs/router-frrinit.log" 2>&1
   reloader --restore >>"$logs/reloader.log" 2>&1
 }
+serve_reloader() { # the sidecar
+  "${reloader[@]}" >>"$logs/reloader.log" 2>&1 &
+  echo $! >/run/frr-k8s-evpn/reloader.pid
+}
 (
   until [ -e /run/netns/$ROUTER ]; do sleep 0.2; done
   start_router_frr
-  reloader >>"$logs/reloader.log" 2>&1
+  serve_reloader
 ) &
 check 180 "FRR-K8s and its FRR are running on node1" vtysh -c 'show version'
 check 180 "the leaf's FRR is running" vtysh -N leaf -c 'show version'
@@ -274,43 +281,122 @@ run kubectl delete -f e2e/lab/manifests/frrconfiguration-conflict.yaml
 check 180 "red's FRRConfigurationReady is True again" cond_is status True
 
 say "10. The data plane lives in the kernel"
-# pingloss SECONDS-AFTER ACTION...: HOST1 pings the pod every 100 ms while ACTION
-# runs and for a while after; sets LOSS to "lost/sent".
+# pingloss SECONDS-AFTER ACTION...: HOST1 pings the pod and the service IP every
+# 100 ms each while ACTION runs and for SECONDS after. Sets LOSS to "lost/sent" for
+# both together, and TOPOD to the echo requests that did not reach the pod (the
+# fabric-to-pod direction alone): "missing/sent".
 pingloss() {
-  local after=$1 p
+  local after=$1 p1 p2 rx0
   shift
+  rx0=$(pod_rx)
   ip netns exec host1 ping -i 0.1 -W 1 $POD >"$LAB_OUT/ping.txt" 2>&1 &
-  p=$!
+  p1=$!
+  ip netns exec host1 ping -i 0.1 -W 1 $SVC >"$LAB_OUT/ping-svc.txt" 2>&1 &
+  p2=$!
   sleep 1
   "$@"
   sleep "$after"
-  kill -INT $p
-  wait $p || true
-  LOSS=$(awk '/packets transmitted/ { print $1 - $4 "/" $1 }' "$LAB_OUT/ping.txt")
+  kill -INT $p1 $p2
+  wait $p1 $p2 || true
+  local sent lost arrived
+  sent=$(cat "$LAB_OUT/ping.txt" "$LAB_OUT/ping-svc.txt" | awk '/packets transmitted/ { n += $1 } END { print n }')
+  lost=$(cat "$LAB_OUT/ping.txt" "$LAB_OUT/ping-svc.txt" | awk '/packets transmitted/ { n += $1 - $4 } END { print n }')
+  arrived=$(($(pod_rx) - rx0))
+  LOSS="$lost/$sent" TOPOD="$((sent > arrived ? sent - arrived : 0))/$sent"
 }
+# pod_rx counts the ICMP echo requests the pod received (pings are all there is).
+pod_rx() { ip netns exec pod awk '/^Icmp:/ { if (!c) { for (i = 1; i <= NF; i++) if ($i == "InEchos") c = i } else print $c }' /proc/net/snmp; }
+# fault NAME SECONDS-AFTER ACTION...: one row of the restart table.
+fault() {
+  local name=$1
+  shift
+  pingloss "$@"
+  echo "  $name: ping loss $LOSS (fabric to pod: $TOPOD missing)"
+  figure "ping loss while $name (lost/sent; fabric to pod missing)" "$LOSS; $TOPOD" ""
+}
+sessions_established() { # every BGP session of the router
+  local j
+  j=$(vtysh -N router -c 'show bgp vrf all neighbors json')
+  [[ $(grep -o '"bgpState":"[A-Za-z]*"' <<<"$j" | sort -u) == '"bgpState":"Established"' ]]
+}
+converged() { # after a fault: the leaf has the pod's route from node1, every session is up, HOST1 reaches both
+  check 180 "$1: the leaf has the pod CIDR from node1 and HOST1 reaches the pod and the service" \
+    sh -c "vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' | grep -A1 -F '[5]:[0]:[24]:[10.244.0.0]' | grep -q -w $VTEP &&
+           ip netns exec host1 ping -c1 -W1 $POD && ip netns exec host1 ping -c1 -W1 $SVC"
+  check 180 "$1: the router's sessions are all Established" sessions_established
+}
+
 restart_plumber() {
   kill $PLUMBER && wait $PLUMBER || true
   start_plumber "$logs/plumber-restarted.log"
   check 180 "the restarted plumber reconciled" grep -q '"reconciled"' "$logs/plumber-restarted.log"
 }
-pingloss 2 restart_plumber
+fault "the plumber restarts" 2 restart_plumber
 line=$(grep '"reconciled"' "$logs/plumber-restarted.log" | head -1)
 writes=$(sed -n 's/.*"netlinkWrites":\([0-9]*\).*/\1/p' <<<"$line")
 reloaded=$(sed -n 's/.*"reloaded":\([a-z]*\).*/\1/p' <<<"$line")
-echo "  plumber restart: ping loss $LOSS, netlink writes $writes, FRR reloaded: $reloaded"
-figure "ping loss while the plumber restarts (lost/sent)" "$LOSS" ""
+echo "  the restarted plumber: netlink writes $writes, FRR reloaded: $reloaded"
 [[ $writes == 0 && $reloaded == false ]] || fail "a restarted plumber must make no netlink write and no reload"
 
+# The router's FRR is killed and started again, as the router container's restart
+# (or its crash) does; the restarted routes replace the kept ones some seconds after
+# the sessions are back, so the pings go on for 10 s more.
 restart_router_frr() {
-  for f in /run/frr/router/*.pid; do kill -9 "$(cat "$f")" 2>/dev/null || true; done
+  # What the router's data plane goes through, for the diagnostics.
+  ip netns exec $ROUTER bridge -timestamp monitor fdb >"$logs/router-fdb-monitor.log" 2>&1 &
+  local mon=$!
+  ip netns exec $ROUTER ip -timestamp monitor route neigh nexthop >"$logs/router-route-monitor.log" 2>&1 &
+  local mon2=$!
+  build/frr-stop /run/frr/router
   start_router_frr
-  check 180 "the restarted router's FRR has the pod CIDR back at the leaf and HOST1 reaches the pod" \
-    sh -c "vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' | grep -A1 -F '[5]:[0]:[24]:[10.244.0.0]' | grep -q -w $VTEP &&
-           ip netns exec host1 ping -c1 -W1 $POD"
+  converged "the restarted router"
+  kill $mon $mon2
 }
-pingloss 2 restart_router_frr
-echo "  router FRR killed and restarted: ping loss $LOSS"
-figure "ping loss while the router's FRR is killed and restarted (lost/sent)" "$LOSS" ""
+fault "the router's FRR is killed (SIGKILL, every daemon) and restarted" 10 restart_router_frr
+
+# The router pod deleted and created again: its reloader sidecar too.
+recreate_router_pod() {
+  kill "$(cat /run/frr-k8s-evpn/reloader.pid)"
+  build/frr-stop /run/frr/router
+  start_router_frr
+  serve_reloader
+  converged "the recreated router pod"
+}
+fault "the router pod is deleted and created again" 10 recreate_router_pod
+
+# FRR-K8s's FRR crashes and its container starts it again with the configuration
+# its reloader keeps in frr.conf.
+restart_frrk8s_frr() {
+  kill -9 $(cat /run/frr/*.pid) 2>/dev/null || true
+  frr_run /usr/lib/frr/frrinit.sh start >>"$logs/frr-k8s-frrinit.log" 2>&1
+  check 180 "FRR-K8s's session with the router leg is Established again" \
+    sh -c "vtysh -c 'show bgp vrf all neighbors 192.169.10.1 json' | grep -q '\"bgpState\":\"Established\"'"
+  converged "after FRR-K8s's restart"
+}
+fault "FRR-K8s's FRR is killed and restarted" 10 restart_frrk8s_frr
+
+# Someone deletes the host leg: the plumber notices (its device watch) and makes
+# the veth again; FRR-K8s's session over it comes back.
+delete_host_leg() {
+  ip link del hs100
+  check 60 "the plumber made the host leg again" ip link show hs100
+  check 180 "FRR-K8s's session with the router leg is Established again" \
+    sh -c "vtysh -c 'show bgp vrf all neighbors 192.169.10.1 json' | grep -q '\"bgpState\":\"Established\"'"
+  converged "after the host leg was deleted"
+}
+fault "the host leg (hs100) is deleted by hand" 5 delete_host_leg
+
+# The node loses the API server for 60 s: nothing is torn down, and the programs
+# carry on when it is back.
+lose_api() {
+  ip route add blackhole 10.0.2.2/32
+  sleep 60
+  ip route del blackhole 10.0.2.2/32
+  check 180 "the API server is reachable again" kubectl get routernodestatus -n $NS $NODE
+}
+fault "the node cannot reach the API server for 60 s" 5 lose_api
+check 120 "after the API outage, the node's status is Ready" \
+  sh -c "kubectl get routernodestatus -n $NS $NODE -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
 
 say "11. The user deletes the L3VNI"
 t_delete=$(now)
