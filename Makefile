@@ -71,8 +71,11 @@ bench: tools ## benchmarks; the report goes to .cache/bench/report.txt
 	  KUBEBUILDER_ASSETS=$(K8S_ASSETS) go test -run '^$$' -bench . -benchtime 1x -count 1 ./controllers/ 2>&1 | grep -v '^{'; \
 	  echo "## render: frr.conf for 1, 100 and 1000 L3VNIs on one node"; \
 	  go test -run '^$$' -bench . -benchmem -count 3 ./frrtemplates/; \
-	  echo "## reload through the reloader on FRR $$(cat $(EVPN_FRR)/debian-version), 1 and 50 VRF stanzas"; \
-	  go test -run '^$$' -bench . -benchtime 5x -count 1 ./frrreload/; \
+	  echo "## reload through the reloader on FRR $$(cat $(EVPN_FRR)/debian-version), 1, 50 and 200 VRFs: full (frr-reload.py), add one, remove one, no-op"; \
+	  go test -run '^$$' -bench . -benchtime 3x -count 1 ./frrreload/; \
+	  echo "## the same in the VM (qemu TCG), where the VRFs exist"; \
+	  hack/vm/setup.sh >/dev/null; \
+	  go test -run '^$$' -bench . -benchtime 3x -count 1 -p 1 -exec $(CURDIR)/hack/vm/vmexec.sh ./frrreload/; \
 	  echo "## plumber kernel work in the VM (qemu TCG) vs the same ip commands in ip -batch"; \
 	  hack/vm/setup.sh >/dev/null; \
 	  go test -run '^$$' -bench Kernel -benchtime 1x -count 1 -p 1 -exec $(CURDIR)/hack/vm/vmexec.sh ./nodeplumber/; \

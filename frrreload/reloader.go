@@ -142,7 +142,7 @@ func (r *Reloader) Apply(ctx context.Context, config []byte) (Result, error) {
 		}
 	}
 	sig := pidSignature(r.runDir())
-	if out, err := r.reload(ctx, candidate); err != nil {
+	if out, err := r.change(ctx, last, hasLast, config, candidate); err != nil {
 		return Result{}, rollBack(fmt.Errorf("%w: applying: %s", ErrRejected, frrText(out, err)))
 	}
 	if err := writePrivate(r.LastGood, config); err != nil {
@@ -152,6 +152,41 @@ func (r *Reloader) Apply(ctx context.Context, config []byte) (Result, error) {
 	r.setFailed(nil)
 	r.Log.Info("configuration applied", "bytes", len(config))
 	return Result{Changed: true}, nil
+}
+
+// change makes candidate (config) FRR's running configuration, FRR running last.
+// When an L3VNI was only added or removed, it adds or removes its stanzas with
+// vtysh: a change that costs the same on a router of 200 VRFs as on one of one,
+// where frr-reload.py reads and diffs every stanza. Anything else, or an FRR that
+// does not run last, goes through reload.
+func (r *Reloader) change(ctx context.Context, last []byte, hasLast bool, config []byte, candidate string) ([]byte, error) {
+	if !hasLast {
+		return r.reload(ctx, candidate)
+	}
+	d, ok := wholeStanzaDelta(string(last), string(config))
+	if !ok {
+		return r.reload(ctx, candidate)
+	}
+	if runs, err := r.runs(ctx, last); err != nil || !runs {
+		return r.reload(ctx, candidate)
+	}
+	if cmds := d.removeCommands(); len(cmds) > 0 {
+		args := append(r.vtyArgs(), "-c", "configure terminal")
+		for _, c := range cmds {
+			args = append(args, "-c", c)
+		}
+		if out, err := r.run(ctx, r.vtysh(), append(args, "-c", "end")...); err != nil {
+			return out, err
+		}
+	}
+	if add := d.addConfig(); add != "" {
+		file := filepath.Join(r.WorkDir, "delta.conf")
+		if err := writePrivate(file, []byte(add)); err != nil {
+			return nil, err
+		}
+		return r.run(ctx, r.vtysh(), append(r.vtyArgs(), "-f", file)...)
+	}
+	return nil, nil
 }
 
 // Restore brings FRR back to the last good configuration, if any and if FRR does
