@@ -36,7 +36,9 @@ func (r *Reconciler) watchDevices(ctx context.Context, wake chan<- event.Generic
 	subscribe := func(ns netns.NsHandle, done <-chan struct{}) (chan netlink.LinkUpdate, error) {
 		ch := make(chan netlink.LinkUpdate, 64)
 		err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{
-			Namespace: &ns, ErrorCallback: func(err error) { log.Error(err, "link subscription") },
+			// A subscription also "fails" when it is closed on purpose: the
+			// channel's end is what counts (see below).
+			Namespace: &ns, ErrorCallback: func(err error) { log.V(1).Info("link subscription ended", "reason", err.Error()) },
 		})
 		return ch, err
 	}
