@@ -9,7 +9,6 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 )
@@ -103,11 +102,7 @@ func (r *Reconciler) watchDevices(ctx context.Context, wake chan<- event.Generic
 			continue
 		}
 		log.Info("a device of ours was deleted: reconciling", "device", u.Link.Attrs().Name)
-		node := &metav1.PartialObjectMetadata{}
-		node.SetName(r.NodeName)
-		select {
-		case wake <- event.GenericEvent{Object: node}:
-		case <-ctx.Done():
+		if !r.wakeNode(ctx, wake) {
 			return nil
 		}
 	}

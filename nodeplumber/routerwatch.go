@@ -5,6 +5,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 )
@@ -37,12 +38,20 @@ func (r *Reconciler) watchRouter(ctx context.Context, wake chan<- event.GenericE
 			log.Info("the router's FRR does not run its last good configuration", "reason", err.Error())
 		}
 		r.repost.Store(true)
-		node := &metav1.PartialObjectMetadata{}
-		node.SetName(r.NodeName)
-		select {
-		case wake <- event.GenericEvent{Object: node}:
-		case <-ctx.Done():
+		if !r.wakeNode(ctx, wake) {
 			return nil
 		}
+	}
+}
+
+// wakeNode asks for a pass of this node; false when ctx ended first.
+func (r *Reconciler) wakeNode(ctx context.Context, wake chan<- event.GenericEvent) bool {
+	node := &metav1.PartialObjectMetadata{}
+	node.SetName(r.NodeName)
+	select {
+	case wake <- event.GenericEvent{Object: node}:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
