@@ -34,8 +34,15 @@ diagnose() {
   echo "- leaf:"; vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' 2>&1 | head -30 || true
   echo "- FRR-K8s's FRR:"; vtysh -c 'show bgp summary' 2>&1 | grep -v '^$' | head -12 || true
   vtysh -c 'show bgp neighbors 192.169.10.1' 2>&1 | grep -i -E 'state|last reset|connect|error' | head -10 || true
+  # Both ends of FRR-K8s's session, as FRR logged them (a NOTIFICATION one side
+  # sends may show on the other only as its answer).
+  for f in /run/frr/router/frr.log /run/frr/frr-k8s.log; do
+    echo "- $f:"; grep -h -i -E 'notification|192\.169\.10\.[12].*(went from|Established|Idle)' "$f" 2>/dev/null | tail -12 | cut -c1-250 || true
+  done
+  timeout 20 vtysh -N router -c 'show bgp vrf red neighbors 192.169.10.2' 2>&1 | grep -i -E 'state|last reset|last read|error|notification' | head -10 || true
   ip -br addr; ip route
   kubectl get l3vni,underlay,routernodestatus -n $NS -o wide 2>&1 || true
+  cp /run/frr/router/frr.log "$logs/router-frr.log" 2>/dev/null; cp /run/frr/frr-k8s.log "$logs/frr-k8s-frr.log" 2>/dev/null || true
 }
 
 start_frr() { # pathspace netns config-file: FRR started by its init script, as in its image
@@ -126,9 +133,10 @@ vtysh_enable=yes
 zebra_options="  -A 127.0.0.1 -s 90000000"
 bgpd_options="   -A 127.0.0.1"
 bfdd_options="   -A 127.0.0.1"
+frr_global_options="--log file:/run/frr/frr-k8s.log"
 D
 printf 'service integrated-vtysh-config\n' >"$ETC/vtysh.conf"
-printf 'frr defaults traditional\nhostname node1\nlog file %s/frr-k8s-frr.log informational\n' "$logs" >"$ETC/frr.conf"
+printf 'frr defaults traditional\nhostname node1\n' >"$ETC/frr.conf"
 chown -R "$FRR_OWNER" "$ETC" && chmod 640 "$ETC/daemons" "$ETC/frr.conf"
 frr_run /usr/lib/frr/frrinit.sh start >"$logs/frr-k8s-frrinit.log" 2>&1
 cp "$LAB_TOOLS/frr-reloader.sh" /run/frr_reloader/
@@ -152,7 +160,9 @@ start_plumber() { # log file
 }
 start_plumber "$logs/plumber.log"
 mkdir -p "$ETC/router" /run/frr/router
-cp build/frr/daemons "$ETC/router/daemons" # the router image's
+# The router image's daemons, and a log file (FRR's stdout, where the router's
+# configuration logs, goes nowhere once the daemons detach here).
+{ cat build/frr/daemons; echo 'frr_global_options="--log file:/run/frr/router/frr.log"'; } >"$ETC/router/daemons"
 printf 'service integrated-vtysh-config\n' >"$ETC/router/vtysh.conf"
 printf 'frr defaults datacenter\n' >"$ETC/router/frr.conf" # the router image's
 chown -R "$FRR_OWNER" "$ETC/router" /run/frr/router
