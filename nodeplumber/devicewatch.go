@@ -28,7 +28,8 @@ func deviceGone(u netlink.LinkUpdate) bool {
 // host namespace or in the router's: the plumber otherwise acts only on API
 // events, and a veth deleted by hand would stay missing until the next one. A
 // router netns that does not exist yet, or is deleted and made again, is
-// watched once it exists.
+// watched once it exists. The plumber's own deletions wake it too: one more
+// pass, which finds nothing to do.
 func (r *Reconciler) watchDevices(ctx context.Context, wake chan<- event.GenericEvent) error {
 	log := ctrl.LoggerFrom(ctx).WithName("device-watch")
 	// One channel per subscription: netlink closes it when the subscription ends.
