@@ -101,6 +101,7 @@ func (k *Kernel) Cleanup(netnsName string) (CleanupReport, error) {
 	if err := k.write("deleting netns "+netnsName, func() error { return netns.DeleteNamed(netnsName) }); err != nil {
 		return r, fmt.Errorf("cleanup: %w", err)
 	}
+	k.Close() // the namespace dies with its last process
 	r.NetnsDeleted = true
 	return r, nil
 }

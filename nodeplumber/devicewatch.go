@@ -28,7 +28,7 @@ func deviceGone(u netlink.LinkUpdate) bool {
 // host namespace or in the router's: the plumber otherwise acts only on API
 // events, and a veth deleted by hand would stay missing until the next one. A
 // router netns that does not exist yet, or is deleted and made again, is
-// watched once it exists. The plumber's own deletions wake it too: one more
+// watched once it exists, and one that loses its name wakes the plumber too. The plumber's own deletions wake it too: one more
 // pass, which finds nothing to do.
 func (r *Reconciler) watchDevices(ctx context.Context, wake chan<- event.GenericEvent) error {
 	log := ctrl.LoggerFrom(ctx).WithName("device-watch")
@@ -81,6 +81,13 @@ func (r *Reconciler) watchDevices(ctx context.Context, wake chan<- event.Generic
 			}
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return err
+		} else if router != nil {
+			// The netns watched lost its name (`ip netns del` by hand): the pass
+			// names it again (Kernel.routerNetns), until then at every look.
+			log.Info("the router netns was deleted: reconciling", "netns", r.Netns)
+			if !r.wakeNode(ctx, wake) {
+				return nil
+			}
 		}
 		var u netlink.LinkUpdate
 		var ok bool

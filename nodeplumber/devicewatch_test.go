@@ -12,7 +12,8 @@ import (
 
 // The device watch wakes the plumber when a device of its own is deleted, in the
 // host namespace or the router's (also a router netns made after the watch
-// started, or made anew), and not for devices of others.
+// started, or made anew) and when the router netns loses its name, and not for
+// devices of others.
 func TestDeviceWatchWakesOnOurDeletedDevices(t *testing.T) {
 	l := newLab(t)
 	r := &Reconciler{NodeName: "node1", Netns: l.router, Kernel: l.k}
@@ -57,4 +58,7 @@ func TestDeviceWatchWakesOnOurDeletedDevices(t *testing.T) {
 	time.Sleep(6 * time.Second)
 	dummy(l.router, "vx900", OwnedAlias)
 	expect("a device of ours deleted in a router netns made anew", true)
+
+	frrinstance.Run(t, "ip", "netns", "del", l.router) // by hand, and not made again
+	expect("the router netns deleted", true)
 }

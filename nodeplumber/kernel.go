@@ -6,10 +6,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/go-logr/logr"
@@ -37,6 +39,10 @@ type Kernel struct {
 	Log       logr.Logger
 
 	writes atomic.Int64
+	// held is the router netns last opened, kept open for the plumber's life (see
+	// routerNetns); nil when none is (a zero NsHandle would be file descriptor 0).
+	mu   sync.Mutex
+	held *netns.NsHandle
 }
 
 // Writes is the number of netlink writes made so far.
@@ -85,11 +91,7 @@ func (k *Kernel) open(name string) (_ *nsHandles, err error) {
 	if n.hostNS, err = k.hostNetns(); err != nil {
 		return nil, fmt.Errorf("opening the host namespace: %w", err)
 	}
-	n.routerNS, err = netns.GetFromName(name)
-	if errors.Is(err, os.ErrNotExist) {
-		n.routerNS, err = k.createNetns(name)
-	}
-	if err != nil {
+	if n.routerNS, err = k.routerNetns(name); err != nil {
 		return nil, fmt.Errorf("opening netns %s: %w", name, err)
 	}
 	if n.host, err = netlink.NewHandleAt(n.hostNS, unix.NETLINK_ROUTE); err != nil {
@@ -126,6 +128,78 @@ func (k *Kernel) views(netnsName string) (host, router *nsView, done func(), err
 		return nil, nil, nil, err
 	}
 	return host, router, n.Close, nil
+}
+
+// routerNetns opens the named router namespace, and keeps a handle on it. When
+// the name is gone (`ip netns del` by hand) but the namespace it named lives on
+// (this handle holds it, and FRR runs in it), the name is bound to that namespace
+// again instead of a new, empty one being made beside it: the NICs, the devices
+// and FRR inside carry on, and so does the traffic through them. Only when no
+// namespace is held (the first pass, or a plumber started after the deletion) is
+// a missing one created.
+func (k *Kernel) routerNetns(name string) (netns.NsHandle, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	ns, err := netns.GetFromName(name)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && k.held != nil:
+		k.Log.Info("the router netns was deleted while in use: binding its name to it again", "netns", name)
+		if err := k.write("binding netns "+name+" again", func() error { return bindNetns(name, *k.held) }); err != nil {
+			return netns.None(), err
+		}
+		ns, err = netns.GetFromName(name)
+	case errors.Is(err, os.ErrNotExist):
+		ns, err = k.createNetns(name)
+	}
+	if err != nil {
+		return netns.None(), err
+	}
+	if k.held == nil || !k.held.Equal(ns) {
+		// A namespace made anew under the name (by someone else) is the one used
+		// from now on.
+		k.release()
+		fd, err := unix.Dup(int(ns))
+		if err != nil {
+			ns.Close()
+			return netns.None(), fmt.Errorf("keeping a handle on netns %s: %w", name, err)
+		}
+		unix.CloseOnExec(fd)
+		h := netns.NsHandle(fd)
+		k.held = &h
+	}
+	return ns, nil
+}
+
+// release closes the held router namespace (the caller holds k.mu).
+func (k *Kernel) release() {
+	if k.held != nil {
+		k.held.Close()
+	}
+	k.held = nil
+}
+
+// Close releases the router namespace the Kernel holds: a namespace whose name was
+// deleted then dies with its last process.
+func (k *Kernel) Close() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.release()
+}
+
+// bindNetns gives the namespace ns the name under /run/netns, as `ip netns add`
+// does for a new one.
+func bindNetns(name string, ns netns.NsHandle) error {
+	path := filepath.Join("/run/netns", name)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	if err := unix.Mount(fmt.Sprintf("/proc/self/fd/%d", int(ns)), path, "", unix.MS_BIND, ""); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("bind-mounting %s: %w", path, err)
+	}
+	return nil
 }
 
 // createNetns creates the named namespace (bind-mounted under /run/netns, like `ip

@@ -93,6 +93,7 @@ func newLab(t testing.TB) *lab {
 	frrinstance.Run(t, "ip", "-n", l.host, "link", "set", "eth1", "mtu", "9000")
 	l.k = &Kernel{HostNetns: l.host, Log: logFor(t)}
 	t.Cleanup(l.closeHandles)
+	t.Cleanup(l.k.Close)
 	return l
 }
 
@@ -199,6 +200,45 @@ func TestUnderlayNICMoveAndBack(t *testing.T) {
 		t.Errorf("the VTEP stayed on lo: %v", got)
 	}
 	frrinstance.Run(t, "ip", "netns", "exec", l.host, "ping", "-c1", "-W2", "192.168.11.2")
+}
+
+// The router netns deleted by hand (`ip netns del`) while FRR runs in it lives on
+// unnamed: the plumber names it again, and everything inside carries on. Before,
+// the next pass made a new, empty netns beside it, and the NIC stayed in the old.
+func TestRouterNetnsDeletedByHand(t *testing.T) {
+	l := newLab(t)
+	applyTwice(t, l.k, l.state())
+	// What FRR's processes would do: hold the namespace.
+	before, err := netns.GetFromName(l.router)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer before.Close()
+
+	frrinstance.Run(t, "ip", "netns", "del", l.router)
+	w := l.k.Writes()
+	if err := l.k.Apply(l.state()); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.k.Finish(l.state()); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.k.Writes() - w; n != 1 {
+		t.Errorf("naming the netns again took %d netlink writes, want 1 (the bind mount)", n)
+	}
+	after, err := netns.GetFromName(l.router)
+	if err != nil {
+		t.Fatalf("the router netns is not named again: %v", err)
+	}
+	defer after.Close()
+	if !after.Equal(before) {
+		t.Fatal("the name points to a new namespace, not the one the NIC and FRR are in")
+	}
+	if got := addrsOf(t, l.handle(t, l.router), "eth1"); len(got) != 1 || got[0] != "192.168.11.1/24" {
+		t.Errorf("the NIC in the named netns has addresses %v, want 192.168.11.1/24", got)
+	}
+	frrinstance.Run(t, "ip", "netns", "exec", l.router, "ping", "-c1", "-W2", "192.168.11.2")
+	applyTwice(t, l.k, l.state())
 }
 
 func TestStaleRemovedForeignUntouched(t *testing.T) {
