@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need on this machine, when missing:
-# iproute2 and ping (netns tests, the lab). FRR itself is not installed here: every
+# iproute2 and ping (netns tests, the lab), tcpdump (the lab's diagnostics). FRR itself is not installed here: every
 # FRR layer runs the pinned FRR from its own root filesystem (hack/frr/rootfs.sh).
 # Needs root, as on the project's machines.
 set -euo pipefail
@@ -8,6 +8,7 @@ need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v unshare >/dev/null || need+=(util-linux)
+command -v tcpdump >/dev/null || need+=(tcpdump) # the lab's capture of the host-leg sessions
 if ((${#need[@]})); then
   echo "installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -33,13 +33,15 @@ diagnose() {
   echo "- router:"; timeout 20 vtysh -N router -c 'show bgp vrf all summary' 2>&1 | grep -v '^$' | head -30 || true
   echo "- leaf:"; vtysh -N leaf -c 'show bgp l2vpn evpn route type prefix' 2>&1 | head -30 || true
   echo "- FRR-K8s's FRR:"; vtysh -c 'show bgp summary' 2>&1 | grep -v '^$' | head -12 || true
-  vtysh -c 'show bgp neighbors 192.169.10.1' 2>&1 | grep -i -E 'state|last reset|connect|error' | head -10 || true
+  vtysh -c 'show bgp neighbors 192.169.10.1' 2>&1 | grep -i -E 'state|last reset|connect|error|timer due|notification' | head -14 || true
   # Both ends of FRR-K8s's session, as FRR logged them (a NOTIFICATION one side
   # sends may show on the other only as its answer).
   for f in /run/frr/router/frr.log /run/frr/frr-k8s.log; do
     echo "- $f:"; grep -h -i -E 'notification|192\.169\.10\.[12].*(went from|Established|Idle)' "$f" 2>/dev/null | tail -12 | cut -c1-250 || true
   done
   timeout 20 vtysh -N router -c 'show bgp vrf red neighbors 192.169.10.2' 2>&1 | grep -i -E 'state|last reset|last read|error|notification' | head -10 || true
+  echo "- the host-leg sessions' last BGP packets ($logs/host-legs-bgp.pcap):"
+  tcpdump -nn -v -r "$logs/host-legs-bgp.pcap" 2>/dev/null | grep -E '^[0-9]|BGP|Message|Notification|Error' | tail -40 | cut -c1-200 || true
   ip -br addr; ip route
   kubectl get l3vni,underlay,routernodestatus -n $NS -o wide 2>&1 || true
   cp /run/frr/router/frr.log "$logs/router-frr.log" 2>/dev/null; cp /run/frr/frr-k8s.log "$logs/frr-k8s-frr.log" 2>/dev/null || true
@@ -151,6 +153,10 @@ FRR_CONFIG_FILE=/run/frr_reloader/frr.conf FRR_RELOADER_PID_FILE=/run/frr_reload
 mkdir -p /run/frr-k8s && cp "$LAB_TOOLS/bin/frr-status" /run/frr-k8s/
 frr_run /run/frr-k8s/frr-status --node-name=$NODE --namespace=$FRRNS --pod-name=frr-k8s-$NODE \
   --poll-interval=5s >"$logs/frr-status.log" 2>&1 &
+
+# Every BGP packet of the host-leg sessions, for the diagnostics: a session that
+# does not come up is told by its OPENs, KEEPALIVEs and NOTIFICATIONs.
+tcpdump -Z root -i any -nn -U -w "$logs/host-legs-bgp.pcap" 'tcp port 179 and net 192.169.10.0/24' >/dev/null 2>&1 &
 
 # Our node pod: the plumber, and the router's FRR (pathspace "router", in the
 # plumber's netns once it exists) with our reloader, as the router DaemonSet does.
@@ -395,6 +401,22 @@ delete_host_leg() {
   converged "after the host leg was deleted"
 }
 fault "the host leg (hs100) is deleted by hand" 5 delete_host_leg
+
+# Someone deletes the router's netns (ip netns del): FRR still runs in it, so it
+# lives on unnamed with the NIC and every device; the plumber (its device watch)
+# names it again, and nothing inside is touched.
+netns_id() { stat -L -c %i /run/netns/$ROUTER; }
+delete_router_netns() {
+  local id
+  id=$(netns_id)
+  ip netns del $ROUTER
+  check 60 "the plumber named the router netns again" test -e /run/netns/$ROUTER
+  [[ $(netns_id) == "$id" ]] || fail "the name points to a new netns, not the one FRR and the NIC are in"
+  echo "  the same netns (inode $id): $(ip -n $ROUTER -br link show eth1)"
+  converged "after the router netns was deleted"
+}
+fault "the router netns (evpnrouter) is deleted by hand" 5 delete_router_netns
+grep -q 'binding its name to it again' "$logs/plumber-restarted.log" || fail "the plumber did not log why it named the netns again"
 
 # The node loses the API server for 60 s: nothing is torn down, and the programs
 # carry on when it is back.
