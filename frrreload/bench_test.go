@@ -3,7 +3,9 @@ package frrreload
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -15,13 +17,15 @@ import (
 // and 200 VRFs: "full" flips one route target in every VRF (frr-reload.py reads
 // and diffs the whole configuration), "add" and "remove" add or remove one L3VNI
 // (its two stanzas, without frr-reload.py), "no-op" posts the running
-// configuration again. Where the kernel lacks VRF (this host), FRR keeps the
-// BGP instances inactive, so the figures cover FRR's configuration work, not
-// session setup; make bench runs it in the VM too.
+// configuration again. Where the kernel has VRF (the VM: make bench runs it
+// there too), every VRF exists in the router's netns, as on a node, and FRR's
+// BGP instances are active; where it lacks VRF (this host), FRR keeps them
+// inactive, and the figures cover FRR's configuration work alone.
 func BenchmarkReload(b *testing.B) {
 	for _, n := range []int{1, 50, 200} {
 		b.Run(fmt.Sprintf("vrfs=%d", n), func(b *testing.B) {
 			router := frrinstance.Start(b, "bench")
+			kernelVRFs(b, router.Netns, n+1)
 			dir := b.TempDir()
 			r := &Reloader{LastGood: filepath.Join(dir, "last.conf"), WorkDir: dir, VtySocket: router.Dir, Log: logr.Discard()}
 			ctx := context.Background()
@@ -53,4 +57,27 @@ func BenchmarkReload(b *testing.B) {
 			}
 		})
 	}
+}
+
+// kernelVRFs makes VRFs vrf0..vrf<n-1> in netns when the kernel has VRF, as the
+// plumber does before FRR is reloaded, and says which case the figures are.
+func kernelVRFs(b *testing.B, netns string, n int) {
+	b.Helper()
+	if err := exec.Command("ip", "-n", netns, "link", "add", "vrf0", "type", "vrf", "table", "1000").Run(); err != nil {
+		b.Logf("no kernel VRF here (%v): FRR's VRF instances stay inactive", err)
+		return
+	}
+	var batch strings.Builder
+	for i := range n {
+		if i > 0 {
+			fmt.Fprintf(&batch, "link add vrf%d type vrf table %d\n", i, 1000+i)
+		}
+		fmt.Fprintf(&batch, "link set vrf%d up\n", i)
+	}
+	cmd := exec.Command("ip", "-n", netns, "-batch", "-")
+	cmd.Stdin = strings.NewReader(batch.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("making %d VRFs: %v: %s", n, err, out)
+	}
+	b.Logf("%d kernel VRFs: FRR's VRF instances are active", n)
 }
