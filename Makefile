@@ -9,12 +9,24 @@ K8S_ASSETS = $(shell hack/build-k8s.sh)
 test test-api test-vm test-lab bench fuzz demo: export EVPN_FRR = $(shell hack/frr/rootfs.sh)
 GO_PKGS := ./...
 
-.PHONY: all build test test-unit test-api test-vm test-lab bench fuzz manifests generate lint demo clean-cache tools
+.PHONY: all build test test-unit test-api test-vm test-lab bench fuzz manifests generate lint demo clean-cache tools images push
 
 all: build
 
 build:
 	go build -o bin/ ./cmd/...
+
+## Images ----------------------------------------------------------------------
+
+VERSION := $(shell cat VERSION)
+REGISTRY ?= quay.io/frr-k8s-evpn
+
+images: ## controller, nodeplumber and router as OCI archives in .cache/images/$(VERSION)/
+	IMAGE_REGISTRY=$(REGISTRY) hack/build-images.sh
+
+push: images ## push the images to REGISTRY (make push REGISTRY=registry.example.com/frr-k8s-evpn)
+	for i in controller nodeplumber router; do \
+	  go run ./cmd/mkimage push $(CACHE)/images/$(VERSION)/$$i.oci.tar $(REGISTRY)/$$i:$(VERSION) || exit 1; done
 
 ## Code generation -----------------------------------------------------------
 
@@ -57,10 +69,11 @@ test-vm: ## the VRF-dependent packages inside a qemu guest with Debian's kernel
 test-lab: tools ## the end-to-end lab: FRR-K8s, MetalLB, our programs and a fabric (see README)
 	e2e/lab/run.sh
 
-test: lint tools ## every layer: unit, API, FRR, netns on this kernel, the VM, then the lab
+test: lint tools ## every layer: unit, API, FRR, netns on this kernel, the images, the VM, then the lab
 	@# -p 1: two API servers, FRR daemons and BGP timers on 2 cores at once make
 	@# start-up timeouts flaky; one package at a time costs about 30 s.
 	KUBEBUILDER_ASSETS=$(K8S_ASSETS) CONTROLLER_GEN=$(CONTROLLER_GEN) EVPN_REQUIRE_ALL_LAYERS=1 go test -count=1 -p 1 $(GO_PKGS)
+	$(MAKE) images
 	$(MAKE) test-vm
 	$(MAKE) test-lab
 

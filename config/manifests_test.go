@@ -104,3 +104,48 @@ func TestNodePodsHoldOnlyWhatTheyNeed(t *testing.T) {
 		}
 	}
 }
+
+// TestImagesAreTheBuiltOnes: every image of ours in the manifests is one that
+// hack/build-images.sh builds (make images): quay.io/frr-k8s-evpn/<name> at the
+// project's version (VERSION), never a moving tag, and taken as it is on the node
+// when there (a cluster without a registry imports the OCI archives).
+func TestImagesAreTheBuiltOnes(t *testing.T) {
+	v, err := os.ReadFile("../VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := strings.TrimSpace(string(v))
+	built := map[string]bool{"controller": true, "nodeplumber": true, "router": true}
+	seen := map[string]bool{}
+	for _, f := range []string{"manager/controller.yaml", "node/nodeplumber.yaml", "node/router.yaml", "cleanup/cleanup.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(b), "\n---\n") {
+			var d appsv1.Deployment // a DaemonSet's pod template sits at the same path
+			if err := yaml.Unmarshal([]byte(doc), &d); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			spec := d.Spec.Template.Spec
+			for _, c := range append(spec.InitContainers, spec.Containers...) {
+				name, ok := strings.CutPrefix(c.Image, "quay.io/frr-k8s-evpn/")
+				if !ok {
+					continue // not ours (the cleanup's pause)
+				}
+				if want := strings.SplitN(name, ":", 2)[0] + ":" + version; name != want || !built[strings.SplitN(name, ":", 2)[0]] {
+					t.Errorf("%s: container %s runs %s, want one of the built images at %s", f, c.Name, c.Image, version)
+				}
+				if c.ImagePullPolicy != "IfNotPresent" {
+					t.Errorf("%s: container %s pulls %q, want IfNotPresent", f, c.Name, c.ImagePullPolicy)
+				}
+				seen[strings.SplitN(name, ":", 2)[0]] = true
+			}
+		}
+	}
+	for n := range built {
+		if !seen[n] {
+			t.Errorf("no manifest runs the %s image", n)
+		}
+	}
+}
