@@ -380,10 +380,24 @@ func TestL3VNIDevices(t *testing.T) {
 		t.Errorf("green's VXLAN was replaced or removed: %v", err)
 	}
 
-	// Someone deletes the router netns by hand: its devices die with it (a real
-	// NIC would return to the host; the lab's veth NIC is destroyed, so the test
-	// cables a new one). The next apply rebuilds the netns and everything in it.
+	// Someone deletes the router netns by hand: the plumber holds it, so it lives
+	// on, and the next apply names it again with everything inside untouched.
+	frrinstance.Run(t, "ip", "netns", "del", l.router)
+	w := l.k.Writes()
+	applyTwice(t, l.k, l.state(green))
+	if n := l.k.Writes() - w; n != 1 {
+		t.Errorf("after the netns was deleted by hand: %d netlink writes, want 1 (naming it again)", n)
+	}
+	if vx, err := l.handle(t, l.router).LinkByName("vx200"); err != nil || vx.Attrs().Index != greenVX.Attrs().Index {
+		t.Errorf("green's VXLAN was replaced or removed with the netns's name: %v", err)
+	}
+
+	// Deleted while nothing holds it (a plumber started after the deletion holds
+	// no handle): its devices die with it (a real NIC would return to the host;
+	// the lab's veth NIC is destroyed, so the test cables a new one). The next
+	// apply rebuilds the netns and everything in it.
 	l.closeHandles()
+	l.k.Close()
 	frrinstance.Run(t, "ip", "netns", "del", l.router)
 	for i := 0; exec.Command("ip", "-n", l.leaf, "link", "show", "eth0").Run() == nil; i++ {
 		if i == 100 {
