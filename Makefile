@@ -88,7 +88,7 @@ bench: tools ## benchmarks; the report goes to .cache/bench/report.txt
 	  go test -run '^$$' -bench . -benchtime 3x -count 1 ./frrreload/; \
 	  echo "## the same in the VM (qemu TCG), where the VRFs exist"; \
 	  hack/vm/setup.sh >/dev/null; \
-	  go test -run '^$$' -bench . -benchtime 3x -count 1 -p 1 -exec $(CURDIR)/hack/vm/vmexec.sh ./frrreload/; \
+	  TIMEOUT=5400 go test -run '^$$' -bench . -benchtime 3x -count 1 -p 1 -timeout 90m -exec $(CURDIR)/hack/vm/vmexec.sh ./frrreload/; \
 	  echo "## plumber kernel work in the VM (qemu TCG) vs the same ip commands in ip -batch"; \
 	  hack/vm/setup.sh >/dev/null; \
 	  go test -run '^$$' -bench Kernel -benchtime 1x -count 1 -p 1 -exec $(CURDIR)/hack/vm/vmexec.sh ./nodeplumber/; \
