@@ -138,15 +138,10 @@ func addrsOf(t *testing.T, h *netlink.Handle, name string) []string {
 	return out
 }
 
-// applyTwice applies s and checks that applying it again writes nothing.
-func applyTwice(t *testing.T, k *Kernel, s State) {
+// apply runs both steps of s (Apply, then Finish) and returns the netlink writes
+// they made.
+func apply(t *testing.T, k *Kernel, s State) int64 {
 	t.Helper()
-	if err := k.Apply(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := k.Finish(s); err != nil {
-		t.Fatal(err)
-	}
 	before := k.Writes()
 	if err := k.Apply(s); err != nil {
 		t.Fatal(err)
@@ -154,7 +149,14 @@ func applyTwice(t *testing.T, k *Kernel, s State) {
 	if err := k.Finish(s); err != nil {
 		t.Fatal(err)
 	}
-	if n := k.Writes() - before; n != 0 {
+	return k.Writes() - before
+}
+
+// applyTwice applies s and checks that applying it again writes nothing.
+func applyTwice(t *testing.T, k *Kernel, s State) {
+	t.Helper()
+	apply(t, k, s)
+	if n := apply(t, k, s); n != 0 {
 		t.Fatalf("a second apply with nothing to change made %d netlink writes", n)
 	}
 }
@@ -216,14 +218,7 @@ func TestRouterNetnsDeletedByHand(t *testing.T) {
 	defer before.Close()
 
 	frrinstance.Run(t, "ip", "netns", "del", l.router)
-	w := l.k.Writes()
-	if err := l.k.Apply(l.state()); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.k.Finish(l.state()); err != nil {
-		t.Fatal(err)
-	}
-	if n := l.k.Writes() - w; n != 1 {
+	if n := apply(t, l.k, l.state()); n != 1 {
 		t.Errorf("naming the netns again took %d netlink writes, want 1 (the bind mount)", n)
 	}
 	after, err := netns.GetFromName(l.router)
@@ -252,14 +247,7 @@ func TestStaleRemovedForeignUntouched(t *testing.T) {
 	frrinstance.Run(t, "ip", "-n", l.router, "link", "set", "br555", "alias", OwnedAlias)
 	frrinstance.Run(t, "ip", "-n", l.router, "link", "add", "foreign0", "type", "bridge")
 	frrinstance.Run(t, "ip", "-n", l.host, "link", "add", "hs777", "type", "veth", "peer", "name", "x777")
-	before := l.k.Writes()
-	if err := l.k.Apply(l.state()); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.k.Finish(l.state()); err != nil {
-		t.Fatal(err)
-	}
-	if n := l.k.Writes() - before; n != 1 {
+	if n := apply(t, l.k, l.state()); n != 1 {
 		t.Errorf("%d writes, want exactly 1 (the stale bridge's removal)", n)
 	}
 	router, host := l.handle(t, l.router), l.handle(t, l.host)
@@ -383,10 +371,11 @@ func TestL3VNIDevices(t *testing.T) {
 	// Someone deletes the router netns by hand: the plumber holds it, so it lives
 	// on, and the next apply names it again with everything inside untouched.
 	frrinstance.Run(t, "ip", "netns", "del", l.router)
-	w := l.k.Writes()
-	applyTwice(t, l.k, l.state(green))
-	if n := l.k.Writes() - w; n != 1 {
+	if n := apply(t, l.k, l.state(green)); n != 1 {
 		t.Errorf("after the netns was deleted by hand: %d netlink writes, want 1 (naming it again)", n)
+	}
+	if n := apply(t, l.k, l.state(green)); n != 0 {
+		t.Errorf("a second apply after the netns was named again made %d netlink writes", n)
 	}
 	if vx, err := l.handle(t, l.router).LinkByName("vx200"); err != nil || vx.Attrs().Index != greenVX.Attrs().Index {
 		t.Errorf("green's VXLAN was replaced or removed with the netns's name: %v", err)
