@@ -3,6 +3,8 @@ SHELL := /usr/bin/env bash
 CACHE ?= $(CURDIR)/.cache
 CONTROLLER_GEN_VERSION ?= v0.23.0
 CONTROLLER_GEN := $(CACHE)/tools/controller-gen-$(CONTROLLER_GEN_VERSION)
+HELM_VERSION ?= v4.3.2
+HELM := $(CACHE)/tools/helm-$(HELM_VERSION)
 K8S_ASSETS = $(shell hack/build-k8s.sh)
 # The pinned FRR (build/frr/version) every FRR layer runs: tests, the VM, the lab.
 # Exported to the targets that run FRR, so that their go test finds it (frrinstance).
@@ -35,13 +37,20 @@ $(CONTROLLER_GEN):
 	GOBIN=$(CACHE)/tools/gobin go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 	mv $(CACHE)/tools/gobin/controller-gen $@
 
+$(HELM):
+	mkdir -p $(CACHE)/tools/gobin
+	GOBIN=$(CACHE)/tools/gobin go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	mv $(CACHE)/tools/gobin/helm $@
+
 generate: $(CONTROLLER_GEN) ## deepcopy functions of api/
 	$(CONTROLLER_GEN) object paths=./api/...
 
-manifests: $(CONTROLLER_GEN) ## CRDs and RBAC from the markers
+manifests: $(CONTROLLER_GEN) $(HELM) ## CRDs from the markers, into config/ and the chart; config/ from the chart
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	cp config/crd/bases/*.yaml charts/frr-k8s-evpn/crds/
+	HELM=$(HELM) hack/render-chart.sh
 
-tools: $(CONTROLLER_GEN) ## everything the tests need, built once into .cache (and Debian's FRR)
+tools: $(CONTROLLER_GEN) $(HELM) ## everything the tests need, built once into .cache (and Debian's FRR)
 	hack/install-deps.sh
 	hack/frr/rootfs.sh >/dev/null
 	hack/build-k8s.sh >/dev/null
@@ -57,7 +66,7 @@ test-unit: ## pure logic, no API server
 	go test -short $(GO_PKGS)
 
 test-api: tools ## the controller against a real kube-apiserver and etcd
-	KUBEBUILDER_ASSETS=$(K8S_ASSETS) CONTROLLER_GEN=$(CONTROLLER_GEN) go test -count=1 ./controllers/... ./api/... ./config/...
+	KUBEBUILDER_ASSETS=$(K8S_ASSETS) CONTROLLER_GEN=$(CONTROLLER_GEN) HELM=$(HELM) go test -count=1 ./controllers/... ./api/... ./config/...
 
 # Packages whose tests need a VRF-capable kernel: they also run in the VM.
 VM_PKGS := ./nodeplumber/
@@ -72,7 +81,7 @@ test-lab: tools ## the end-to-end lab: FRR-K8s, MetalLB, our programs and a fabr
 test: lint tools ## every layer: unit, API, FRR, netns on this kernel, the images, the VM, then the lab
 	@# -p 1: two API servers, FRR daemons and BGP timers on 2 cores at once make
 	@# start-up timeouts flaky; one package at a time costs about 30 s.
-	KUBEBUILDER_ASSETS=$(K8S_ASSETS) CONTROLLER_GEN=$(CONTROLLER_GEN) EVPN_REQUIRE_ALL_LAYERS=1 go test -count=1 -p 1 $(GO_PKGS)
+	KUBEBUILDER_ASSETS=$(K8S_ASSETS) CONTROLLER_GEN=$(CONTROLLER_GEN) HELM=$(HELM) EVPN_REQUIRE_ALL_LAYERS=1 go test -count=1 -p 1 $(GO_PKGS)
 	$(MAKE) images
 	$(MAKE) test-vm
 	$(MAKE) test-lab

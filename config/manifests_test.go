@@ -1,5 +1,6 @@
 // Package config holds the kustomize manifests; its tests check that they are
-// current and render.
+// current, render, and are the Helm chart (charts/frr-k8s-evpn) rendered with
+// its defaults.
 package config
 
 import (
@@ -44,15 +45,18 @@ func TestCRDsAreCurrent(t *testing.T) {
 		t.Fatalf("controller-gen: %v\n%s", err, b)
 	}
 	fresh, _ := filepath.Glob(filepath.Join(out, "*.yaml"))
-	committed, _ := filepath.Glob(filepath.Join("crd", "bases", "*.yaml"))
-	if len(fresh) == 0 || len(fresh) != len(committed) {
-		t.Fatalf("controller-gen made %d CRDs, %d are committed: run make manifests", len(fresh), len(committed))
-	}
-	for _, f := range fresh {
-		want, _ := os.ReadFile(f)
-		got, err := os.ReadFile(filepath.Join("crd", "bases", filepath.Base(f)))
-		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("config/crd/bases/%s is stale: run make manifests", filepath.Base(f))
+	// The kustomize tree's and the chart's copies.
+	for _, dir := range []string{filepath.Join("crd", "bases"), filepath.Join(chart, "crds")} {
+		committed, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		if len(fresh) == 0 || len(fresh) != len(committed) {
+			t.Fatalf("controller-gen made %d CRDs, %d are committed in %s: run make manifests", len(fresh), len(committed), dir)
+		}
+		for _, f := range fresh {
+			want, _ := os.ReadFile(f)
+			got, err := os.ReadFile(filepath.Join(dir, filepath.Base(f)))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s/%s is stale: run make manifests", dir, filepath.Base(f))
+			}
 		}
 	}
 }
