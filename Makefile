@@ -45,10 +45,11 @@ $(HELM):
 generate: $(CONTROLLER_GEN) ## deepcopy functions of api/
 	$(CONTROLLER_GEN) object paths=./api/...
 
-manifests: $(CONTROLLER_GEN) $(HELM) ## CRDs from the markers, into config/ and the chart; config/ from the chart
+manifests: $(CONTROLLER_GEN) $(HELM) ## CRDs from the markers, into config/ and the chart; config/ from the chart; docs/api.md
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	cp config/crd/bases/*.yaml charts/frr-k8s-evpn/crds/
 	HELM=$(HELM) hack/render-chart.sh
+	go run ./hack/apidocs
 
 tools: $(CONTROLLER_GEN) $(HELM) ## everything the tests need, built once into .cache (and Debian's FRR)
 	hack/install-deps.sh
