@@ -3,7 +3,8 @@
 # kernel) and runs SCRIPT, a path on the host, in the guest. The script's output is
 # this command's output and its exit code this command's. Usage: boot.sh SCRIPT [OUTDIR]
 # Env: MEM (MiB, 2048), SMP (2), TIMEOUT (s, 1800), NET=user: an eth0 on qemu's
-# user network, where 10.0.2.2 is this host's loopback (the lab's API server).
+# user network, where 10.0.2.2 is this host's loopback (the lab's API server);
+# HOSTFWD: ports of the guest forwarded to this machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 vm=$("$here/setup.sh")
@@ -17,7 +18,9 @@ net=()
 if [[ ${NET:-} == user ]]; then
   # restrict=off: the guest must reach the host's 127.0.0.1 through 10.0.2.2; this
   # machine has no route to the internet anyway.
-  net=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0)
+  # HOSTFWD (qemu hostfwd rules, comma-separated): e.g. the lab cluster's kubelet,
+  # tcp:127.0.0.1:20250-10.0.2.15:10250, for kubectl logs and exec.
+  net=(-netdev "user,id=n0${HOSTFWD:+,hostfwd=${HOSTFWD//,/,hostfwd=}}" -device virtio-net-pci,netdev=n0)
 fi
 set +e
 timeout -k 10 "${TIMEOUT:-1800}" qemu-system-x86_64 \
