@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -150,6 +151,41 @@ func TestImagesAreTheBuiltOnes(t *testing.T) {
 	for n := range built {
 		if !seen[n] {
 			t.Errorf("no manifest runs the %s image", n)
+		}
+	}
+}
+
+// TestProbesTolerateASlowNode: a kubelet that kills a healthy program is an
+// outage we cause (seen in the lab cluster: a loaded node took over 1 s, the
+// default timeout, to answer, and the kubelet restarted the plumber and FRR). Every
+// probe waits 5 s or more; a liveness probe acts only after a minute of failures,
+// behind a startup probe that allows 5 minutes.
+func TestProbesTolerateASlowNode(t *testing.T) {
+	for _, f := range []string{"manager/controller.yaml", "node/nodeplumber.yaml", "node/router.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(b), "\n---\n") {
+			var d appsv1.Deployment // a DaemonSet's pod template sits at the same path
+			if err := yaml.Unmarshal([]byte(doc), &d); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			for _, c := range d.Spec.Template.Spec.Containers {
+				for kind, p := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe, "startup": c.StartupProbe} {
+					if p != nil && p.TimeoutSeconds < 5 {
+						t.Errorf("%s: container %s: %s probe times out after %d s, want 5 or more", f, c.Name, kind, p.TimeoutSeconds)
+					}
+				}
+				if p := c.LivenessProbe; p != nil {
+					if period := max(p.PeriodSeconds, 10); period*max(p.FailureThreshold, 3) < 60 {
+						t.Errorf("%s: container %s: the liveness probe restarts it after %d s of failures, want a minute", f, c.Name, period*max(p.FailureThreshold, 3))
+					}
+					if s := c.StartupProbe; s == nil || max(s.PeriodSeconds, 10)*max(s.FailureThreshold, 3) < 300 {
+						t.Errorf("%s: container %s has a liveness probe without a startup probe allowing 5 minutes", f, c.Name)
+					}
+				}
+			}
 		}
 	}
 }
