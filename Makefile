@@ -8,10 +8,10 @@ HELM := $(CACHE)/tools/helm-$(HELM_VERSION)
 K8S_ASSETS = $(shell hack/build-k8s.sh)
 # The pinned FRR (build/frr/version) every FRR layer runs: tests, the VM, the lab.
 # Exported to the targets that run FRR, so that their go test finds it (frrinstance).
-test test-api test-vm test-lab bench fuzz demo: export EVPN_FRR = $(shell hack/frr/rootfs.sh)
+test test-api test-vm test-cluster test-lab bench fuzz demo: export EVPN_FRR = $(shell hack/frr/rootfs.sh)
 GO_PKGS := ./...
 
-.PHONY: all build test test-unit test-api test-vm test-lab bench fuzz manifests generate lint demo clean-cache tools images push
+.PHONY: all build test test-unit test-api test-vm test-cluster test-lab bench fuzz manifests generate lint demo clean-cache tools images push
 
 all: build
 
@@ -75,6 +75,10 @@ VM_PKGS := ./nodeplumber/
 test-vm: ## the VRF-dependent packages inside a qemu guest with Debian's kernel
 	hack/vm/setup.sh >/dev/null
 	EVPN_REQUIRE_ALL_LAYERS=1 go test -count=1 -p 1 -exec $(CURDIR)/hack/vm/vmexec.sh $(VM_PKGS)
+
+test-cluster: tools ## the lab cluster: a real kubelet in the VM runs our images, installed with the chart
+	hack/build-k8s.sh node >/dev/null
+	e2e/cluster/run.sh
 
 test-lab: tools ## the end-to-end lab: FRR-K8s, MetalLB, our programs and a fabric (see README)
 	e2e/lab/run.sh
