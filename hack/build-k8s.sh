@@ -14,13 +14,15 @@ ldf="-s -w -X k8s.io/component-base/version.gitVersion=$ver -X k8s.io/component-
 if [[ ${1:-} == node ]]; then
   out=$root/.cache/k8s-node-$ver
   cmds=(kubelet kube-proxy kube-scheduler kube-controller-manager)
+  with_etcd=
 else
   out=${1:-$root/.cache/k8s-$ver-etcd-$etcd}
   cmds=(kube-apiserver kubectl)
+  with_etcd=1
 fi
 done=1
 for c in "${cmds[@]}"; do [[ -x $out/$c ]] || done=; done
-[[ $out == *etcd* && ! -x $out/etcd ]] && done=
+[[ -n $with_etcd && ! -x $out/etcd ]] && done=
 if [[ -n $done ]]; then
   echo "$out"
   exit 0
@@ -28,6 +30,6 @@ fi
 mkdir -p "$out.tmp"
 cd "$root/hack/k8stools"
 go build -ldflags "$ldf" -o "$out.tmp/" "${cmds[@]/#/k8s.io/kubernetes/cmd/}" >&2
-[[ $out == *etcd* ]] && go build -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3 >&2
+[[ -n $with_etcd ]] && go build -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3 >&2
 rm -rf "$out" && mv "$out.tmp" "$out"
 echo "$out"
