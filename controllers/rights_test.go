@@ -7,11 +7,13 @@ import (
 	"time"
 
 	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
@@ -165,11 +167,28 @@ func TestServiceAccountRights(t *testing.T) {
 		{"plumber: read a Secret in another namespace", func() error {
 			return plumber.Get(ctx, client.ObjectKey{Namespace: "elsewhere", Name: "x"}, &corev1.Secret{})
 		}, "forbidden"},
+		// The uninstall watch: its own DaemonSet's metadata, by name, and no other.
+		{"plumber: watch its own DaemonSet", func() error {
+			return plumber.List(ctx, daemonSetsMeta(), client.InNamespace(ns),
+				client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", "frr-k8s-evpn-nodeplumber")})
+		}, ""},
+		{"plumber: list every DaemonSet", func() error {
+			return plumber.List(ctx, daemonSetsMeta(), client.InNamespace(ns))
+		}, "forbidden"},
+		{"plumber: read the router's DaemonSet", func() error {
+			return plumber.Get(ctx, client.ObjectKey{Namespace: ns, Name: "frr-k8s-evpn-router"}, &appsv1.DaemonSet{})
+		}, "forbidden"},
 		{"plumber: another node's RouterNodeStatus", func() error {
 			return plumber.Create(ctx, &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "someone-else", Namespace: ns}}, client.DryRunAll)
 		}, "may write only its own node's RouterNodeStatus"},
 	}
 	checkRights(t, tests)
+}
+
+func daemonSetsMeta() *metav1.PartialObjectMetadataList {
+	l := &metav1.PartialObjectMetadataList{}
+	l.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DaemonSetList"))
+	return l
 }
 
 // rightCase is one thing a service account does; want is "" when it must be

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -34,6 +35,7 @@ func main() {
 	stateFile := flag.String("state-file", "/run/frr-k8s-evpn/plumber/applied.json", "where the plumber keeps the state the node last applied (on tmpfs: it describes kernel state, which a reboot loses too)")
 	cleanup := flag.Bool("cleanup", false, "uninstall: move the underlay NICs back to the host with their addresses, remove every device the plumber made and the router's netns, then exit")
 	nodeIPs := flag.String("node-ips", os.Getenv("NODE_IPS"), "this node's addresses, comma-separated (default $NODE_IPS, from the pod's status.hostIPs): an underlay NIC that carries one is never moved")
+	daemonSet := flag.String("uninstall-with-daemonset", "", "the plumber's own DaemonSet, in $POD_NAMESPACE (default --namespace): when it is deleted, the stopping plumber does what --cleanup does; empty: a stop never touches the node")
 	metrics := flag.String("metrics-bind-address", "0", "metrics endpoint (0 disables it)")
 	probes := flag.String("health-probe-bind-address", ":8082", "address of /healthz and /readyz")
 	zapOpts := zap.Options{}
@@ -42,14 +44,7 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("nodeplumber")
 	if *cleanup {
-		report, err := (&nodeplumber.Kernel{Log: log.WithName("kernel")}).Cleanup(*netns)
-		if err != nil {
-			log.Error(err, "cleanup failed")
-			os.Exit(1)
-		}
-		_ = os.Remove(*stateFile)
-		log.Info("cleanup done", "report", report)
-		return
+		os.Exit(runCleanup(log, *netns, *stateFile))
 	}
 	if *nodeName == "" {
 		log.Error(nil, "--node-name (or NODE_NAME) is required")
@@ -62,15 +57,26 @@ func main() {
 		os.Exit(2)
 	}
 	ours := map[string]cache.Config{*namespace: {}}
+	cached := map[client.Object]cache.ByObject{
+		&evpnv1.L3VNI{}:            {Namespaces: ours},
+		&evpnv1.Underlay{}:         {Namespaces: ours},
+		&evpnv1.RouterNodeStatus{}: {Namespaces: ours},
+	}
+	var uninstall *nodeplumber.UninstallWatch
+	if *daemonSet != "" {
+		podNamespace := os.Getenv("POD_NAMESPACE")
+		if podNamespace == "" {
+			podNamespace = *namespace
+		}
+		uninstall = &nodeplumber.UninstallWatch{Namespace: podNamespace, DaemonSet: *daemonSet, Log: log.WithName("uninstall")}
+		o, by := uninstall.CacheEntry()
+		cached[o] = by
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 nodeplumber.Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: *metrics},
 		HealthProbeBindAddress: *probes,
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&evpnv1.L3VNI{}:            {Namespaces: ours},
-			&evpnv1.Underlay{}:         {Namespaces: ours},
-			&evpnv1.RouterNodeStatus{}: {Namespaces: ours},
-		}},
+		Cache:                  cache.Options{ByObject: cached},
 		// Secrets are read one by one from the API server: the plumber may get
 		// only those the controller granted, never list or watch them.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
@@ -90,12 +96,36 @@ func main() {
 		log.Error(err, "setting up")
 		os.Exit(1)
 	}
+	if uninstall != nil {
+		if err := uninstall.SetupWithManager(mgr); err != nil {
+			log.Error(err, "setting up")
+			os.Exit(1)
+		}
+	}
 	_ = mgr.AddHealthzCheck("healthz", healthz.Ping)
 	_ = mgr.AddReadyzCheck("readyz", healthz.Ping)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)
 	}
+	// Stopped by a signal. Only an uninstall takes the node's network with it.
+	if uninstall != nil && uninstall.Deleted() {
+		log.Info("the plumber's DaemonSet is deleted: undoing what the plumber built on this node")
+		os.Exit(runCleanup(log, *netns, *stateFile))
+	}
+	log.Info("stopped; the node's network stays as it is")
+}
+
+// runCleanup undoes what the plumber built on this node and returns the exit code.
+func runCleanup(log logr.Logger, netns, stateFile string) int {
+	report, err := (&nodeplumber.Kernel{Log: log.WithName("kernel")}).Cleanup(netns)
+	if err != nil {
+		log.Error(err, "cleanup failed", "report", report)
+		return 1
+	}
+	_ = os.Remove(stateFile)
+	log.Info("cleanup done", "report", report)
+	return 0
 }
 
 // parseAddrs reads a comma-separated list of addresses (the downward API's
