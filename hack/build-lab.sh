@@ -3,16 +3,20 @@
 # proxy, into a cache folder keyed by version (only the first run on a machine pays,
 # about 4 minutes on 2 cores):
 #   bin/frr-k8s, bin/frr-status      FRR-K8s's daemon and its status exporter
+#   bin/frr-metrics, bin/statuscleaner  the rest of FRR-K8s's image (the lab cluster's)
 #   bin/metallb-controller, bin/metallb-speaker
 #   crds/                            FRR-K8s's and MetalLB's CRDs
 #   frr-reloader.sh                  FRR-K8s's reloader script (its pod's sidecar)
+#   versions                         FRRK8S_VERSION=... METALLB_VERSION=... (sourceable)
 # Each tool has its own wrapper module (hack/labtools/*/go.mod) so that their
 # dependency graphs stay out of ours. Prints the folder.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 frrk8s=v0.0.26
 metallb=v0.15.3
-out=${1:-$root/.cache/lab-frrk8s-$frrk8s-metallb-$metallb}
+# Keyed by the recipe too: a new binary or build flag is a new folder.
+recipe=$(cat "$0" "$root"/hack/labtools/*/go.mod | sha256sum | cut -c1-8)
+out=${1:-$root/.cache/lab-frrk8s-$frrk8s-metallb-$metallb-$recipe}
 if [[ -f $out/DONE ]]; then
   echo "$out"
   exit 0
@@ -20,9 +24,13 @@ fi
 rm -rf "$out.tmp" && mkdir -p "$out.tmp"/{bin,crds}
 moddir() { (cd "$root/hack/labtools/$1" && go list -m -f '{{.Dir}}' "$2"); }
 
+# Static, as their images need (CGO_ENABLED=0, as their Dockerfiles build them).
+export CGO_ENABLED=0
 cd "$root/hack/labtools/frrk8s"
 go build -ldflags '-s -w' -o "$out.tmp/bin/frr-k8s" github.com/metallb/frr-k8s/cmd/frr-k8s-controller >&2
 go build -ldflags '-s -w' -o "$out.tmp/bin/frr-status" github.com/metallb/frr-k8s/cmd/status >&2
+go build -ldflags '-s -w' -o "$out.tmp/bin/frr-metrics" github.com/metallb/frr-k8s/cmd/metrics >&2
+go build -ldflags '-s -w' -o "$out.tmp/bin/statuscleaner" github.com/metallb/frr-k8s/cmd/statuscleaner >&2
 dir=$(moddir frrk8s github.com/metallb/frr-k8s)
 cp "$dir"/config/crd/bases/*.yaml "$out.tmp/crds/"
 cp "$dir/cmd/reloader/frr-reloader.sh" "$out.tmp/frr-reloader.sh"
@@ -39,6 +47,7 @@ chmod -R u+w "$out.tmp"
 sed -i '/format: int32/{N;s/format: int32\(\n\s*maximum: 4294967295\)/format: int64\1/}' "$out.tmp/crds/metallb.io_bgppeers.yaml"
 grep -q 'format: int32' "$out.tmp/crds/metallb.io_bgppeers.yaml" && grep -B1 -A1 'maximum: 4294967295' "$out.tmp/crds/metallb.io_bgppeers.yaml" | grep -q int32 \
   && { echo "build-lab: the BGPPeer CRD patch did not apply" >&2; exit 1; }
+echo "FRRK8S_VERSION=$frrk8s METALLB_VERSION=$metallb" >"$out.tmp/versions"
 touch "$out.tmp/DONE"
 rm -rf "$out" && mv "$out.tmp" "$out"
 echo "$out"
