@@ -3,21 +3,48 @@
 package build
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/e2e/frrinstance"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, err := reloaderBin(); err == nil {
+		_ = os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// reloaderBin builds the reloader, which router-alive runs, once per test binary.
+var reloaderBin = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "router-alive")
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command("go", "build", "-o", dir, "../cmd/reloader").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("building the reloader: %v: %s", err, out)
+	}
+	return dir, nil
+})
+
 // alive runs the router's liveness probe against s.
 func alive(t *testing.T, s *frrinstance.Supervised) (bool, string) {
 	t.Helper()
-	cmd := exec.Command("./router-alive", "-N", s.Name)
-	cmd.Env = append(os.Environ(), "VTYSH="+filepath.Join(frrinstance.Root(), "bin/vtysh"))
+	bin, err := reloaderBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("./router-alive", "--vty-socket", s.Run, "--vtysh", filepath.Join(frrinstance.Root(), "bin/vtysh"))
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
 	out, err := cmd.CombinedOutput()
 	if _, exited := err.(*exec.ExitError); err != nil && !exited {
 		t.Fatal(err)

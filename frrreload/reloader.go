@@ -39,6 +39,9 @@ type Reloader struct {
 	Vtysh        string
 	ReloadScript string
 	Log          logr.Logger
+	// Supervised says FRR runs under watchfrr, as in the router's image: then
+	// nothing is loaded until watchfrr reports every daemon Up (see FRRUp).
+	Supervised bool
 
 	// mu serializes what changes FRR: applies and restores.
 	mu sync.Mutex
@@ -126,6 +129,9 @@ func (r *Reloader) Apply(ctx context.Context, config []byte) (Result, error) {
 	if out, err := r.run(ctx, r.vtysh(), append(r.vtyArgs(), "--dryrun", "-f", candidate)...); err != nil {
 		return Result{}, fmt.Errorf("%w: %s", ErrRejected, frrText(out, err))
 	}
+	if err := r.supervisorSaysUp(ctx); err != nil {
+		return Result{}, err // not a refusal: the caller tries again
+	}
 	// rollBack returns FRR to the last good configuration after a failed step.
 	rollBack := func(stepErr error) error {
 		if hasLast {
@@ -208,6 +214,9 @@ func (r *Reloader) restore(ctx context.Context) error {
 	}
 	if err != nil {
 		return fmt.Errorf("reading the last good configuration: %w", err)
+	}
+	if err := r.supervisorSaysUp(ctx); err != nil {
+		return err
 	}
 	sig := pidSignature(r.runDir())
 	runs, err := r.runs(ctx, last)
@@ -305,6 +314,17 @@ func (r *Reloader) runs(ctx context.Context, config []byte) (bool, error) {
 	}
 	r.verified.Store(sig)
 	return true, nil
+}
+
+// supervisorSaysUp is FRRUp for a supervised FRR, nil otherwise.
+func (r *Reloader) supervisorSaysUp(ctx context.Context) error {
+	if !r.Supervised {
+		return nil
+	}
+	if err := r.FRRUp(ctx); err != nil {
+		return fmt.Errorf("FRR is not up, nothing loaded: %w", err)
+	}
+	return nil
 }
 
 // runDir is where FRR keeps its pid files: its vty socket directory.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"os/signal"
@@ -27,6 +28,9 @@ func main() {
 	restore := flag.Bool("restore", false, "apply the last good configuration if FRR does not run it, and exit (the router's init step)")
 	interval := flag.Duration("check-interval", 5*time.Second, "how often to look for restarted FRR daemons")
 	check := flag.Bool("check", false, "ask the reloader serving on --socket whether FRR runs the last good configuration, and exit 0 if it does (a probe)")
+	alive := flag.Bool("alive", false, "exit 0 if watchfrr answers and reports every daemon Up, else say why and exit 1 (the frr container's liveness probe)")
+	supervised := flag.Bool("supervised", true, "FRR runs under watchfrr: load nothing until it reports every daemon Up")
+	vtysh := flag.String("vtysh", "", "vtysh to run (the one on PATH when empty)")
 	flag.Parse()
 	ctrl.SetLogger(zap.New())
 	log := ctrl.Log.WithName("reloader")
@@ -38,7 +42,17 @@ func main() {
 		}
 		return
 	}
-	r := &frrreload.Reloader{LastGood: *lastGood, WorkDir: *workDir, VtySocket: *vtySocket, Log: log}
+	r := &frrreload.Reloader{LastGood: *lastGood, WorkDir: *workDir, VtySocket: *vtySocket, Vtysh: *vtysh, Supervised: *supervised, Log: log}
+	if *alive {
+		// A probe's output is the kubelet's Event: one line, no logger.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.FRRUp(ctx); err != nil {
+			fmt.Println("router-alive:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := os.MkdirAll(*workDir, 0o700); err != nil {
 		log.Error(err, "creating the work directory")
 		os.Exit(1)
@@ -46,6 +60,10 @@ func main() {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	if *restore {
+		// The init step runs right after FRR's start: give its daemons time to come up.
+		for deadline := time.Now().Add(2 * time.Minute); *supervised && r.FRRUp(ctx) != nil && time.Now().Before(deadline); {
+			time.Sleep(time.Second)
+		}
 		if err := r.Restore(ctx); err != nil {
 			log.Error(err, "restoring the last good configuration")
 			os.Exit(1)
