@@ -173,8 +173,14 @@ func (r *Reloader) change(ctx context.Context, last []byte, hasLast bool, config
 	if !ok {
 		return r.reload(ctx, candidate)
 	}
-	if runs, err := r.runs(ctx, last); err != nil || !runs {
+	runs, err := r.runs(ctx, last)
+	if err != nil {
 		return r.reload(ctx, candidate)
+	}
+	if !runs {
+		if out, err := r.giveBack(ctx); err != nil {
+			return out, err
+		}
 	}
 	if cmds := d.removeCommands(); len(cmds) > 0 {
 		args := append(r.vtyArgs(), "-c", "configure terminal")
@@ -224,7 +230,7 @@ func (r *Reloader) restore(ctx context.Context) error {
 		return err
 	}
 	if !runs {
-		if out, err := r.reload(ctx, r.LastGood); err != nil {
+		if out, err := r.giveBack(ctx); err != nil {
 			return fmt.Errorf("restoring the last good configuration (%s): %s", r.LastGood, frrText(out, err))
 		}
 		r.Log.Info("FRR did not run the last good configuration: restored it", "bytes", len(last))
@@ -470,6 +476,17 @@ func (r *Reloader) reload(ctx context.Context, file string) ([]byte, error) {
 		args = append(args, "--vty_socket", r.VtySocket)
 	}
 	return r.run(ctx, r.script(), append(args, file)...)
+}
+
+// giveBack loads the whole last good configuration onto an FRR that runs part of
+// it: a daemon restarted (watchfrr gives it FRR's startup file only) and lost its
+// part. Not frr-reload.py: it diffs the running configuration that vtysh merges
+// from all daemons, where what a restarted bgpd lost may still show as zebra's
+// (a route-map), and it would never send it. Loading is additive and what the
+// other daemons run already is a no-op for them; nothing else writes FRR's
+// configuration, so there is nothing to remove.
+func (r *Reloader) giveBack(ctx context.Context) ([]byte, error) {
+	return r.loadVNIsFirst(ctx, r.LastGood)
 }
 
 func (r *Reloader) loadVNIsFirst(ctx context.Context, file string) ([]byte, error) {

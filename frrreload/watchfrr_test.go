@@ -13,6 +13,23 @@ import (
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/e2e/frrinstance"
 )
 
+// sharedConfig has a stanza that two daemons take: zebra and bgpd both keep route-maps.
+const sharedConfig = `frr defaults datacenter
+!
+route-map allowall permit 1
+exit
+!
+router bgp 64512
+ bgp router-id 10.0.0.1
+ neighbor 10.99.0.2 remote-as 64513
+ !
+ address-family ipv4 unicast
+  neighbor 10.99.0.2 route-map allowall in
+ exit-address-family
+exit
+!
+`
+
 func TestWatchfrrSaysUp(t *testing.T) {
 	const head = "watchfrr global phase: Idle\n Restart Command: \"/usr/lib/frr/watchfrr.sh restart %s\"\n Min Restart Interval: 60\n"
 	for _, tc := range []struct {
@@ -48,22 +65,7 @@ func TestRestoreWaitsForEveryDaemon(t *testing.T) {
 	dir := t.TempDir()
 	r := &Reloader{LastGood: filepath.Join(dir, "frr.conf"), WorkDir: dir, VtySocket: s.Run,
 		Vtysh: filepath.Join(frrinstance.Root(), "bin/vtysh"), Supervised: true, Log: testr.New(t)}
-	const config = `frr defaults datacenter
-!
-route-map allowall permit 1
-exit
-!
-router bgp 64512
- bgp router-id 10.0.0.1
- neighbor 10.99.0.2 remote-as 64513
- !
- address-family ipv4 unicast
-  neighbor 10.99.0.2 route-map allowall in
- exit-address-family
-exit
-!
-`
-	if err := os.WriteFile(r.LastGood, []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(r.LastGood, []byte(sharedConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -79,6 +81,12 @@ exit
 	if err := r.Restore(ctx); err != nil {
 		t.Fatalf("restore with every daemon up: %v", err)
 	}
+	bgpdRunsSharedConfig(t, s)
+}
+
+// bgpdRunsSharedConfig checks bgpd's own running configuration, not the merged one.
+func bgpdRunsSharedConfig(t *testing.T, s *frrinstance.Supervised) {
+	t.Helper()
 	bgpd, err := s.Vtysh("-d", "bgpd", "-c", "show running-config")
 	if err != nil {
 		t.Fatal(err, bgpd)
@@ -87,5 +95,43 @@ exit
 		if !strings.Contains(bgpd, want) {
 			t.Errorf("bgpd's own running configuration lacks %q:\n%s", want, bgpd)
 		}
+	}
+}
+
+// A bgpd that watchfrr restarted comes back with FRR's startup file only; the
+// reloader must give it its whole part, the route-map zebra still has included
+// (frr-reload.py's diff of the merged running configuration would not).
+func TestRestartedBgpdGetsItsWholePart(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after func(r *Reloader) error
+	}{
+		{name: "restore", after: func(r *Reloader) error { return r.Restore(context.Background()) }},
+		{name: "apply", after: func(r *Reloader) error {
+			_, err := r.Apply(context.Background(), []byte(sharedConfig))
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := frrinstance.StartSupervised(t, "part", "../build/frr/daemons")
+			dir := t.TempDir()
+			r := &Reloader{LastGood: filepath.Join(dir, "frr.conf"), WorkDir: dir, VtySocket: s.Run,
+				Vtysh: filepath.Join(frrinstance.Root(), "bin/vtysh"), Supervised: true, Log: testr.New(t)}
+			if _, err := r.Apply(context.Background(), []byte(sharedConfig)); err != nil {
+				t.Fatal(err)
+			}
+			bgpdRunsSharedConfig(t, s)
+			s.Kill(t, "bgpd")
+			if !s.WaitAllUp(2 * time.Minute) {
+				t.Fatalf("watchfrr did not restart bgpd:\n%s", s.Watchfrr())
+			}
+			if out, _ := s.Vtysh("-d", "bgpd", "-c", "show running-config"); strings.Contains(out, "router bgp") {
+				t.Fatalf("the restarted bgpd already runs BGP: the test proves nothing\n%s", out)
+			}
+			if err := tc.after(r); err != nil {
+				t.Fatal(err)
+			}
+			bgpdRunsSharedConfig(t, s)
+		})
 	}
 }
