@@ -47,69 +47,17 @@ diagnose() {
   cp /run/frr/router/frr.log "$logs/router-frr.log" 2>/dev/null; cp /run/frr/frr-k8s.log "$logs/frr-k8s-frr.log" 2>/dev/null || true
 }
 
-start_frr() { # pathspace netns config-file: FRR started by its init script, as in its image
-  local n=$1 netns=$2
-  mkdir -p "$ETC/$n" /run/frr/$n
-  cp "$3" "$ETC/$n/frr.conf"
-  sed 's/ -K[0-9]*//' build/frr/daemons >"$ETC/$n/daemons" # the router's, without its restart mode
-  printf 'service integrated-vtysh-config\n' >"$ETC/$n/vtysh.conf"
-  chown -R "$FRR_OWNER" "$ETC/$n" /run/frr/$n
-  ip netns exec "$netns" "$EVPN_FRR/bin/run" /usr/lib/frr/frrinit.sh start "$n" >>"$logs/$n-frrinit.log" 2>&1
-}
-
 say "node1 boots: the fabric, the node and what its DaemonSets run"
 t_boot=$(now)
 sysctl -qw net.ipv4.ip_forward=1
 # Management: the API server only (no default route, so lab traffic cannot leak).
 ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0
 
-# The leaf: VTEP 100.64.0.1, VRF red with VNI 100, HOST1 behind it; AS 64612.
-ip netns add leaf && ip netns add host1 && ip netns add pod
-ip -n leaf link set lo up && ip -n leaf addr add 100.64.0.1/32 dev lo
-ip netns exec leaf sysctl -qw net.ipv4.ip_forward=1
-ip link add eth1 type veth peer name swp1 netns leaf          # node1's NIC, cabled to the leaf
-ip addr add 192.168.11.3/24 dev eth1 && ip link set eth1 up
-ip -n leaf addr add 192.168.11.2/24 dev swp1 && ip -n leaf link set swp1 up
-ip -n leaf link add red type vrf table 100 && ip -n leaf link set red up
-ip -n leaf link add br100 type bridge && ip -n leaf link set br100 master red addrgenmode none
-ip -n leaf link add vx100 type vxlan id 100 local 100.64.0.1 dstport 4789 nolearning
-ip -n leaf link set vx100 master br100 addrgenmode none
-ip -n leaf link set vx100 up && ip -n leaf link set br100 up
-ip -n leaf link add swp2 type veth peer name eth0 netns host1
-ip -n leaf link set swp2 master red && ip -n leaf addr add 192.168.10.254/24 dev swp2 && ip -n leaf link set swp2 up
-ip -n host1 link set lo up && ip -n host1 addr add $HOST1/24 dev eth0 && ip -n host1 link set eth0 up
-ip -n host1 route add default via 192.168.10.254
-cat >"$LAB_OUT/leaf.conf" <<CONF
-frr defaults datacenter
-hostname leaf
-log file $logs/leaf-frr.log informational
-vrf red
- vni 100
-exit-vrf
-router bgp 64612
- bgp router-id 100.64.0.1
- no bgp ebgp-requires-policy
- no bgp default ipv4-unicast
- neighbor 192.168.11.3 remote-as 64512
- address-family ipv4 unicast
-  neighbor 192.168.11.3 activate
-  network 100.64.0.1/32
- exit-address-family
- address-family l2vpn evpn
-  neighbor 192.168.11.3 activate
-  advertise-all-vni
- exit-address-family
-router bgp 64612 vrf red
- bgp router-id 100.64.0.1
- no bgp ebgp-requires-policy
- address-family ipv4 unicast
-  redistribute connected
- exit-address-family
- address-family l2vpn evpn
-  advertise ipv4 unicast
- exit-address-family
-CONF
-start_frr leaf leaf "$LAB_OUT/leaf.conf"
+# The fabric (e2e/fabric.sh): the leaf, cabled to node1's eth1, and HOST1 behind it.
+# shellcheck source=e2e/fabric.sh
+. e2e/fabric.sh
+fabric_up 192.168.11.3 "$logs"
+ip netns add pod
 
 # A pod on node1: 10.244.0.6 in the node's pod CIDR, which also serves the
 # LoadBalancer IP (what kube-proxy's rules would deliver to it).
@@ -258,7 +206,7 @@ show "kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | gre
   sh -c "kubectl get frrnodestate $NODE -o jsonpath='{.status.runningConfig}' | grep 'neighbor 192.169.10.1'"
 
 say "7. MetalLB announces a LoadBalancer IP over the same session"
-run kubectl apply -f e2e/lab/manifests/metallb.yaml
+run kubectl apply -f e2e/lab/manifests/metallb.yaml -f e2e/lab/manifests/web.yaml
 check 180 "MetalLB assigns $SVC to Service web" \
   sh -c "kubectl get svc web -o jsonpath='{.status.loadBalancer.ingress[0].ip}' | grep -qx $SVC"
 check 180 "MetalLB's FRRConfiguration metallb-$NODE advertises $SVC/32" \
