@@ -1,15 +1,12 @@
 #!/bin/bash
 # Runs in the qemu guest for e2e/cluster/run.sh: node1 of the lab cluster, with a
-# NIC for the fabric (eth1, a veth whose other end is a stand-in leaf netns), then
+# NIC for the fabric (eth1, cabled to the leaf of e2e/fabric.sh, HOST1 behind it), then
 # runs what the host asks of it (e2e/cluster/run.sh's guest) until the host is done.
 set -u
 . "$ROOT/hack/cluster/node.sh"
-ip netns add leaf
-ip link add eth1 type veth peer name swp1 netns leaf
-ip addr add 192.168.11.1/24 dev eth1
-ip link set eth1 up
-ip -n leaf addr add 192.168.11.2/24 dev swp1
-ip -n leaf link set swp1 up
+# shellcheck source=e2e/fabric.sh
+. "$ROOT/e2e/fabric.sh"
+fabric_up 192.168.11.1 "$OUT/fabric"
 touch "$OUT/node-started"
 # The host's way to look at and act on the node's own network (run.sh's guest):
 # each $OUT/cmd/N.sh runs once, in the node's host netns, as root; its output goes
