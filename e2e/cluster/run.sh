@@ -290,6 +290,27 @@ kubectl get pods -A -o wide | sed 's/^/  /'
 restarts() { kubectl -n frr-k8s-evpn-system get pods -o jsonpath='{range .items[*]}{range .status.containerStatuses[*]}{.name}={.restartCount} {end}{end}'; }
 check 1 "no container of ours was restarted by the kubelet: $(restarts)" sh -c "! kubectl -n frr-k8s-evpn-system get pods -o jsonpath='{.items[*].status.containerStatuses[*].restartCount}' | grep -q '[1-9]'"
 
+echo "== bad input is refused where the user looks, and breaks nothing that works"
+echo "-- an L3VNI reusing VNI 100 is rejected; red is untouched"
+rv=$(kubectl get frrconfiguration -n frr-k8s-system evpn-frr-k8s-evpn-system-red -o jsonpath='{.metadata.resourceVersion}')
+echo "\$ kubectl apply -f e2e/lab/manifests/l3vni-conflict.yaml"
+kubectl apply -f e2e/lab/manifests/l3vni-conflict.yaml | sed 's/^/  /'
+check 300 "L3VNI blue is not Accepted" kubectl -n frr-k8s-evpn-system wait --for=condition=Accepted=false l3vni/blue --timeout=5s
+echo "  message: $(kubectl -n frr-k8s-evpn-system get l3vni blue -o jsonpath='{.status.conditions[?(@.type=="Accepted")].message}')"
+check 1 "red's FRRConfiguration is untouched" test "$(kubectl get frrconfiguration -n frr-k8s-system evpn-frr-k8s-evpn-system-red -o jsonpath='{.metadata.resourceVersion}')" == "$rv"
+check 30 "HOST1 still gets the web pod's answer from $SVC" host1_gets_web
+kubectl delete -f e2e/lab/manifests/l3vni-conflict.yaml | sed 's/^/  /'
+echo "-- an FRRConfiguration FRR-K8s cannot merge with ours shows on red's status"
+echo "\$ kubectl apply -f e2e/lab/manifests/frrconfiguration-conflict.yaml"
+kubectl apply -f e2e/lab/manifests/frrconfiguration-conflict.yaml | sed 's/^/  /'
+cond() { kubectl -n frr-k8s-evpn-system get l3vni red -o jsonpath="{.status.conditions[?(@.type==\"FRRConfigurationReady\")].$1}"; }
+cond_is() { [[ $(cond "$1") == "$2" ]]; }
+check 300 "red's FRRConfigurationReady is False with FRR-K8s's error" cond_is reason FRRK8sFailed
+echo "  message: $(cond message)"
+check 30 "FRR-K8s keeps its last good configuration: HOST1 still gets the answer from $SVC" host1_gets_web
+kubectl delete -f e2e/lab/manifests/frrconfiguration-conflict.yaml | sed 's/^/  /'
+check 300 "red's FRRConfigurationReady is True again" cond_is status True
+
 echo "== lifecycle: what a kubelet does to our pods, and what it must not change"
 ns=frr-k8s-evpn-system
 last_reload() { kubectl -n $ns get routernodestatus node1 -o jsonpath='{.status.lastReload.time}'; }
@@ -395,6 +416,20 @@ fig "drain and uncordon: DaemonSet pods kept, pings lost" "$loss"
 only_liveness_restart() { [[ $(restarts | tr ' ' '\n' | grep -v -e '=0$' -e '^$' | tr '\n' ' ') == "frr=1 " ]]; }
 check 1 "the kubelet restarted only the frr container, once, for the liveness step: $(restarts)" only_liveness_restart
 
+echo "== the user deletes L3VNI red: the leaf withdraws its routes, its devices go, the underlay stays"
+t=$(date +%s)
+echo "\$ kubectl -n frr-k8s-evpn-system delete l3vni red"
+kubectl -n frr-k8s-evpn-system delete l3vni red | sed 's/^/  /'
+leaf_type5_gone() { ! guest "$leaf_vtysh -c 'show bgp l2vpn evpn route type prefix'" | grep -q -F '[5]:[0]:[24]:[10.244.0.0]'; }
+check 300 "leaf: the type-5 route 10.244.0.0/24 is withdrawn" leaf_type5_gone
+withdrawn=$(date +%s)
+check 300 "our FRRConfiguration is gone" sh -c "! kubectl get frrconfiguration -n frr-k8s-system evpn-frr-k8s-evpn-system-red"
+devices_gone() { guest "! ip -n evpnrouter link show red && ! ip -n evpnrouter link show br100 && ! ip -n evpnrouter link show vx100 && ! ip link show hs100" >/dev/null; }
+check 300 "the devices are gone: VRF red, br100, vx100 in evpnrouter, hs100 on node1" devices_gone
+check 30 "the underlay session with the leaf is still up" guest "$leaf_vtysh -c 'show bgp neighbors 192.168.11.1 json' | grep -q '\"bgpState\":\"Established\"'"
+check 30 "HOST1 no longer reaches the web pod" guest "! ip netns exec host1 ping -c1 -W1 $POD"
+fig "kubectl delete l3vni -> route withdrawn at the leaf" "$((withdrawn - t)) s"
+
 echo "== helm uninstall: the plumber gives node1 its NIC back"
 t=$(date +%s)
 "$helm" uninstall frr-k8s-evpn -n $ns --wait --timeout 10m --kubeconfig "$KUBECONFIG" | sed 's/^/  /'
@@ -411,7 +446,7 @@ check 30 "node1 reaches the leaf over eth1 again" guest "ping -c1 -W1 192.168.11
 fig "helm uninstall -> pods gone, node1's network as before" "$((uninstalled - t)) s"
 
 echo "== figures"
-fig "build (images, pause, binaries; warm cache)" "$((built - t0)) s"
+fig "build (images, pause, binaries)" "$((built - t0)) s"
 fig "control plane up" "$((up - built)) s"
 fig "VM boot -> node1 Ready" "$((ready - boot)) s"
 fig "helm install -> controller and plumber running" "$((running - installed)) s"
