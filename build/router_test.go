@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,4 +84,126 @@ func TestRouterAlive(t *testing.T) {
 	} else if !strings.Contains(out, "watchfrr does not answer") {
 		t.Errorf("watchfrr and zebra killed: the probe's reason does not name watchfrr: %s", out)
 	}
+}
+
+// TestRouterStart runs the frr container's command, router-start, as the image
+// does (inside FRR's root, the reloader and frr-stop on its PATH) against FRR under
+// watchfrr. Healthy FRR: it says FRR is up, stays in the foreground, and SIGTERM
+// stops every daemon (frr-stop). An FRR that cannot come up (zebra refuses its
+// options here; in a lab cluster, a restarted container once ran no FRR for
+// five minutes): it exits non-zero after the restore's wait and says why, so that
+// the kubelet restarts the container, where it used to sleep until the startup
+// probe gave up.
+func TestRouterStart(t *testing.T) {
+	frrinstance.Require(t)
+	good, err := os.ReadFile("frr/daemons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, daemons, wait string
+		up                  bool
+	}{
+		{"healthy", string(good), "2m", true},
+		{"zebra cannot start", string(good) + "zebra_options=\"$zebra_options --no-such-option\"\n", "20s", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			daemons := filepath.Join(t.TempDir(), "daemons")
+			if err := os.WriteFile(daemons, []byte(tc.daemons), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := frrinstance.PrepareSupervised(t, "start", daemons)
+			cmd, out := routerStart(t, s, tc.wait)
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			if !tc.up {
+				select {
+				case err := <-exited:
+					if err == nil || !strings.Contains(out.String(), "FRR did not come up") {
+						t.Errorf("router-start exited (%v) without saying FRR did not come up:\n%s", err, out)
+					}
+				case <-time.After(3 * time.Minute):
+					_ = cmd.Process.Kill()
+					t.Errorf("router-start still runs 3 min after it started an FRR that cannot come up:\n%s", out)
+				}
+				return
+			}
+			for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(out.String(), "router-start: FRR is up"); time.Sleep(200 * time.Millisecond) {
+				select {
+				case err := <-exited:
+					t.Fatalf("router-start exited (%v):\n%s", err, out)
+				default:
+				}
+				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					t.Fatalf("router-start did not say FRR is up:\n%s\n%s", out, s.Watchfrr())
+				}
+			}
+			pids := s.Pids(t)
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			if err := <-exited; err != nil {
+				t.Errorf("router-start stopped with %v:\n%s", err, out)
+			}
+			// SIGKILL takes effect soon after frr-stop returns, not at once.
+			time.Sleep(2 * time.Second)
+			for d, pid := range pids {
+				if running(pid) {
+					t.Errorf("%s (pid %d) still runs after router-start stopped", d, pid)
+				}
+			}
+		})
+	}
+}
+
+// routerStart starts router-start for s inside FRR's root with the image's
+// programs on its PATH, FRR given restoreWait to come up; out is what it says.
+// A file, not a pipe: FRR's daemons keep their starter's output open, and Wait
+// would wait for them.
+func routerStart(t *testing.T, s *frrinstance.Supervised, restoreWait string) (*exec.Cmd, output) {
+	t.Helper()
+	bin, err := reloaderBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir() // under /tmp: the same path inside FRR's root
+	for _, f := range []string{filepath.Join(bin, "reloader"), "router-start", "frr-stop", "router-alive"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(filepath.Join(frrinstance.Root(), "bin/run"), "sh", "-c", `PATH="$0:$PATH" exec router-start`, dir)
+	cmd.Env = append(os.Environ(), "ROUTER_NETNS=/run/netns/"+s.Netns, "ROUTER_PATHSPACE="+s.Name, "ROUTER_RESTORE_WAIT="+restoreWait)
+	f, err := os.Create(filepath.Join(t.TempDir(), "router-start.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, output(f.Name())
+}
+
+// output is a file a command writes to, read whole each time.
+type output string
+
+func (o output) String() string {
+	b, _ := os.ReadFile(string(o))
+	return string(b)
+}
+
+// running says whether pid is a live process (a zombie is not).
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// pid (comm) STATE ...: comm may hold spaces, the state follows its ")".
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z"
 }

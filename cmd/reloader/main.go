@@ -26,6 +26,7 @@ func main() {
 	workDir := flag.String("work-dir", "/run/frr-k8s-evpn/reloader", "scratch directory for candidate configurations")
 	vtySocket := flag.String("vty-socket", "", "FRR's vty socket directory (FRR's default when empty)")
 	restore := flag.Bool("restore", false, "apply the last good configuration if FRR does not run it, and exit (the router's init step)")
+	restoreWait := flag.Duration("restore-wait", 2*time.Minute, "with --restore: how long to wait for FRR to come up")
 	interval := flag.Duration("check-interval", 5*time.Second, "how often to look for restarted FRR daemons")
 	check := flag.Bool("check", false, "ask the reloader serving on --socket whether FRR runs the last good configuration, and exit 0 if it does (a probe)")
 	alive := flag.Bool("alive", false, "exit 0 if watchfrr answers and reports every daemon Up, else say why and exit 1 (the frr container's liveness probe)")
@@ -61,7 +62,7 @@ func main() {
 	defer cancel()
 	if *restore {
 		// The init step runs right after FRR's start: give its daemons time to come up.
-		for deadline := time.Now().Add(2 * time.Minute); *supervised && r.FRRUp(ctx) != nil && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(*restoreWait); *supervised && r.FRRUp(ctx) != nil && time.Now().Before(deadline); {
 			time.Sleep(time.Second)
 		}
 		if err := r.Restore(ctx); err != nil {

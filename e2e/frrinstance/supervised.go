@@ -24,6 +24,31 @@ type Supervised struct {
 // waits until watchfrr reports every daemon Up.
 func StartSupervised(t testing.TB, name, daemonsFile string) *Supervised {
 	t.Helper()
+	s := PrepareSupervised(t, name, daemonsFile)
+	// The daemons keep the init script's output open: wait for the script only.
+	cmd := exec.Command("ip", "netns", "exec", s.Netns, filepath.Join(Root(), "bin/run"), "/usr/lib/frr/frrinit.sh", "start", s.Name)
+	logf, err := os.Create(filepath.Join(t.TempDir(), "frrinit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait() }()
+	if !s.WaitAllUp(2 * time.Minute) {
+		out, _ := os.ReadFile(logf.Name())
+		t.Fatalf("FRR under watchfrr never came up:\n%s\n%s", out, s.Watchfrr())
+	}
+	return s
+}
+
+// PrepareSupervised makes a namespace and FRR's files (in its own pathspace) for
+// an FRR under watchfrr with the given daemons file, for a test that starts it
+// its own way; the cleanup stops whatever runs there.
+func PrepareSupervised(t testing.TB, name, daemonsFile string) *Supervised {
+	t.Helper()
 	Require(t)
 	s := &Supervised{Name: name, Netns: NewNetns(t, name)}
 	s.Name = s.Netns // unique, like the namespace
@@ -52,22 +77,6 @@ func StartSupervised(t testing.TB, name, daemonsFile string) *Supervised {
 		_ = os.RemoveAll(etc)
 		_ = os.RemoveAll(s.Run)
 	})
-	// The daemons keep the init script's output open: wait for the script only.
-	cmd := exec.Command("ip", "netns", "exec", s.Netns, filepath.Join(Root(), "bin/run"), "/usr/lib/frr/frrinit.sh", "start", s.Name)
-	logf, err := os.Create(filepath.Join(t.TempDir(), "frrinit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = cmd.Wait() }()
-	if !s.WaitAllUp(2 * time.Minute) {
-		out, _ := os.ReadFile(logf.Name())
-		t.Fatalf("FRR under watchfrr never came up:\n%s\n%s", out, s.Watchfrr())
-	}
 	return s
 }
 
@@ -110,4 +119,27 @@ func (s *Supervised) Kill(t testing.TB, daemons ...string) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
+}
+
+// Pids are the running daemons' pids (watchfrr among them), by pid file.
+func (s *Supervised) Pids(t testing.TB) map[string]int {
+	t.Helper()
+	pids := map[string]int{}
+	files, err := filepath.Glob(filepath.Join(s.Run, "*.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 && syscall.Kill(pid, 0) == nil {
+			pids[strings.TrimSuffix(filepath.Base(f), ".pid")] = pid
+		}
+	}
+	if len(pids) == 0 {
+		t.Fatalf("no daemon runs in %s", s.Run)
+	}
+	return pids
 }
