@@ -352,6 +352,21 @@ recreated=$(date +%s)
 loss=$(ping_stop) || { echo "  lost pings while the router pod was recreated: $loss"; exit 1; }
 fig "router pod deleted -> new pod ready, FRR configured (pings lost)" "$((recreated - t)) s ($loss, $(overlay_loss))"
 
+# EVPN as the router's FRR, the router's kernel and the leaf see it.
+evpn_state() {
+  local c
+  for c in 'show evpn vni detail' 'show evpn rmac vni all' 'show evpn next-hops vni all' \
+    'show bgp l2vpn evpn route type prefix' 'show bgp vrf red ipv4 unicast' 'show ip route vrf red' 'show zebra client summary'; do
+    echo "## router: $c"
+    kubectl -n $ns exec ds/frr-k8s-evpn-router -c frr -- vtysh -c "$c"
+  done
+  echo "## router kernel"
+  guest "ip -n evpnrouter -d link show vx100; bridge -n evpnrouter fdb show dev vx100; ip -n evpnrouter neigh show dev br100; ip -n evpnrouter route show vrf red"
+  for c in 'show evpn vni detail' 'show bgp l2vpn evpn route type prefix' 'show ip route vrf red'; do
+    echo "## leaf: $c"
+    guest "$leaf_vtysh -c '$c'"
+  done
+}
 echo "-- bgpd killed in the router: watchfrr restarts it, the reloader gives it its whole part back"
 # The restarted bgpd gets FRR's startup file only; frr-reload.py would not give it
 # the route-map that zebra still has, and bgpd would deny FRR-K8s's routes.
@@ -375,6 +390,12 @@ until ((SECONDS > bgpd_wait)); do
   if host1_gets_web; then overlay_back="after $(($(date +%s) - bgpd_back)) s"; break; fi
   sleep 1
 done
+if [[ $overlay_back == "not within 180 s" ]]; then
+  # What FRR and the kernel hold when the overlay stays down: the evidence a
+  # report upstream needs (docs/restarts.md).
+  evpn_state >"$work/bgpd-killed-evpn.txt" 2>&1
+  echo "  the overlay is not back: router and leaf state in $work/bgpd-killed-evpn.txt"
+fi
 loss=$(ping_stop) || echo "  (the kernel's path to the router's leg lost pings: $loss)"
 check 1 "the kubelet restarted nothing: $(restarts)" sh -c "! kubectl -n $ns get pods -o jsonpath='{..restartCount}' | grep -q '[1-9]'"
 fig "bgpd killed -> restarted by watchfrr, routes back (pings lost)" "$((bgpd_back - t)) s ($loss, $(overlay_loss))"
