@@ -155,6 +155,43 @@ func TestRouterStart(t *testing.T) {
 	}
 }
 
+// TestDeadDaemonRestartsAllOfFRR: in the router, a daemon that dies (bgpd here)
+// makes watchfrr restart all of FRR, zebra too (frr-restart), where it used to
+// restart that daemon alone; FRR 10.7's zebra then kept the overlay down in lab
+// runs. FRR comes up again on its own, every daemon anew.
+func TestDeadDaemonRestartsAllOfFRR(t *testing.T) {
+	frrinstance.Require(t)
+	s := frrinstance.PrepareSupervised(t, "restart", "frr/daemons")
+	cmd, out := routerStart(t, s, "2m")
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(out.String(), "router-start: FRR is up"); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("router-start did not say FRR is up:\n%s\n%s", out, s.Watchfrr())
+		}
+	}
+	before := s.Pids(t)
+	s.Kill(t, "bgpd")
+	var after map[string]int
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatalf("3 min after bgpd was killed: daemons %v, were %v\n%s", after, before, s.Watchfrr())
+		}
+		if !s.WaitAllUp(time.Second) {
+			continue
+		}
+		after = s.Pids(t)
+		renewed := true
+		for d, pid := range before {
+			if d != "watchfrr" && after[d] == pid {
+				renewed = false
+			}
+		}
+		if renewed && after["watchfrr"] == before["watchfrr"] {
+			return
+		}
+	}
+}
+
 // routerStart starts router-start for s inside FRR's root with the image's
 // programs on its PATH, FRR given restoreWait to come up; out is what it says.
 // A file, not a pipe: FRR's daemons keep their starter's output open, and Wait
@@ -166,7 +203,7 @@ func routerStart(t *testing.T, s *frrinstance.Supervised, restoreWait string) (*
 		t.Fatal(err)
 	}
 	dir := t.TempDir() // under /tmp: the same path inside FRR's root
-	for _, f := range []string{filepath.Join(bin, "reloader"), "router-start", "frr-stop", "router-alive"} {
+	for _, f := range []string{filepath.Join(bin, "reloader"), "router-start", "frr-stop", "frr-restart", "router-alive"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

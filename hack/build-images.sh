@@ -5,7 +5,8 @@
 #   nodeplumber  our static binary alone, as root (it moves NICs, mounts netns)
 #   router       Debian's FRR of build/frr/version (forky) with frr-reload.py and
 #                iproute2, FRR's daemons file (build/frr/daemons), our reloader,
-#                router-start, frr-stop and router-alive (the liveness probe)
+#                router-start, frr-stop, frr-restart (watchfrr's restart command) and
+#                router-alive (the liveness probe)
 # The router's base is made by mmdebstrap with SOURCE_DATE_EPOCH (reproducible for
 # the same packages) and cached by FRR version and the inputs of its hook; every time
 # stamp of the images is the commit's time, so the same commit and packages give the
@@ -64,7 +65,7 @@ image controller -file "$work/controller=/controller:755" -entrypoint /controlle
 image nodeplumber -file "$work/nodeplumber=/nodeplumber:755" -entrypoint /nodeplumber -user 0:0
 image router -base "$base" -label "dev.frr-k8s-evpn.frr-version=$frr" \
   -file "$work/reloader=/usr/local/bin/reloader:755" -file "build/router-start=/usr/local/bin/router-start:755" \
-  -file "build/frr-stop=/usr/local/bin/frr-stop:755" \
+  -file "build/frr-stop=/usr/local/bin/frr-stop:755" -file "build/frr-restart=/usr/local/bin/frr-restart:755" \
   -file "build/router-alive=/usr/local/bin/router-alive:755" -entrypoint /usr/local/bin/router-start -user 0:0
 "$work/mkimage" inspect "$out"/{controller,nodeplumber,router}.oci.tar >&2
 echo "$out"
