@@ -8,10 +8,10 @@ HELM := $(CACHE)/tools/helm-$(HELM_VERSION)
 K8S_ASSETS = $(shell hack/build-k8s.sh)
 # The pinned FRR (build/frr/version) every FRR layer runs: tests, the VM, the lab.
 # Exported to the targets that run FRR, so that their go test finds it (frrinstance).
-test test-api test-vm test-cluster test-lab bench fuzz demo: export EVPN_FRR = $(shell hack/frr/rootfs.sh)
+test test-api test-vm test-lab test-restarts bench fuzz demo: export EVPN_FRR = $(shell hack/frr/rootfs.sh)
 GO_PKGS := ./...
 
-.PHONY: all build test test-unit test-api test-vm test-cluster test-lab bench fuzz manifests generate lint demo clean-cache tools images push
+.PHONY: all build test test-unit test-api test-vm test-lab test-restarts bench fuzz manifests generate lint demo clean-cache tools images push
 
 all: build
 
@@ -76,19 +76,20 @@ test-vm: ## the VRF-dependent packages inside a qemu guest with Debian's kernel
 	hack/vm/setup.sh >/dev/null
 	EVPN_REQUIRE_ALL_LAYERS=1 go test -count=1 -p 1 -exec $(CURDIR)/hack/vm/vmexec.sh $(VM_PKGS)
 
-test-cluster: tools ## the lab cluster: a real kubelet in the VM runs our images, installed with the chart
+test-lab: tools ## the lab: a real cluster, a kubelet in the VM runs our images, FRR-K8s's and MetalLB's, installed with their charts (see README)
 	hack/build-k8s.sh node >/dev/null
 	e2e/cluster/run.sh
 
-test-lab: tools ## the end-to-end lab: FRR-K8s, MetalLB, our programs and a fabric (see README)
+test-restarts: tools ## the restart table: what each fault costs the data plane, our programs run as processes beside FRR-K8s and MetalLB (docs/restarts.md)
 	e2e/lab/run.sh
 
-test: lint tools ## every layer: unit, API, FRR, netns on this kernel, the images, the VM, then the lab
+test: lint tools ## every layer: unit, API, FRR, netns on this kernel, the images, the VM, the restart table, then the lab
 	@# -p 1: two API servers, FRR daemons and BGP timers on 2 cores at once make
 	@# start-up timeouts flaky; one package at a time costs about 30 s.
 	KUBEBUILDER_ASSETS=$(K8S_ASSETS) CONTROLLER_GEN=$(CONTROLLER_GEN) HELM=$(HELM) EVPN_REQUIRE_ALL_LAYERS=1 go test -count=1 -p 1 $(GO_PKGS)
 	$(MAKE) images
 	$(MAKE) test-vm
+	$(MAKE) test-restarts
 	$(MAKE) test-lab
 
 bench: tools ## benchmarks; the report goes to .cache/bench/report.txt
@@ -115,8 +116,7 @@ fuzz: tools ## fuzz the FRR renderer, then admission + acceptance + FRR's parser
 	go test -run '^$$' -fuzz FuzzRender -fuzztime 60s ./frrtemplates
 	KUBEBUILDER_ASSETS=$(K8S_ASSETS) EVPN_REQUIRE_ALL_LAYERS=1 go test -run '^$$' -fuzz FuzzAdmittedObjectsRender -fuzztime 60s -parallel 1 ./controllers
 
-demo: tools ## the lab, told as a story: kubectl apply to a ping over VXLAN (see README)
-	e2e/lab/run.sh
+demo: test-lab ## the lab, told as a story: helm install, kubectl apply, to HOST1 reaching a Service over VXLAN (see README)
 
 clean-cache:
 	rm -rf $(CACHE)

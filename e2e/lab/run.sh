@@ -13,7 +13,7 @@
 # a kernel runs in the guest, where VRFs exist. The guest reaches the API server
 # through qemu's user network (10.0.2.2 is this machine's loopback).
 #
-# Usage: e2e/lab/run.sh   the story, every step asserted (make demo, make test-lab)
+# Usage: e2e/lab/run.sh   the story, every step asserted (make test-restarts)
 # Env: LAB_FIGURES=FILE   where to copy the measured figures (make bench)
 #      LAB_KEEP=1         keep the logs folder (always kept when a step fails)
 #      LAB_SCRIPT=FILE    run another guest script (experiments) instead of guest.sh
