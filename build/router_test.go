@@ -187,8 +187,42 @@ func TestDeadDaemonRestartsAllOfFRR(t *testing.T) {
 			}
 		}
 		if renewed && after["watchfrr"] == before["watchfrr"] {
-			return
+			break
 		}
+	}
+	// Once: watchfrr asks again for each daemon the restart took down, and a
+	// restart of all for each would go on (seen on a busy node).
+	time.Sleep(20 * time.Second)
+	if now := s.Pids(t); !s.WaitAllUp(time.Second) || fmt.Sprint(now) != fmt.Sprint(after) {
+		t.Errorf("FRR restarted again: daemons %v 20 s after %v\n%s", now, after, s.Watchfrr())
+	}
+}
+
+// TestRestartLeavesLiveDaemons: watchfrr also asks to restart a daemon that has
+// not answered for its timeout (90 s; a busy node) or one that a restart of all
+// has just started again. frr-restart leaves a live daemon alone, where FRR's own
+// command kills it, and frr-restart's kill took all of FRR with it: in a loaded
+// lab cluster the router restarted all of FRR during its start, until its
+// container gave up. (One that hangs for good fails the liveness probe.)
+func TestRestartLeavesLiveDaemons(t *testing.T) {
+	frrinstance.Require(t)
+	s := frrinstance.PrepareSupervised(t, "busy", "frr/daemons")
+	cmd, out := routerStart(t, s, "2m")
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(out.String(), "router-start: FRR is up"); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("router-start did not say FRR is up:\n%s\n%s", out, s.Watchfrr())
+		}
+	}
+	before := s.Pids(t)
+	restart := exec.Command("sh", "frr-restart", "bgpd")
+	restart.Env = append(os.Environ(), "FRR_PATHSPACE="+s.Name)
+	if b, err := restart.CombinedOutput(); err != nil {
+		t.Fatalf("frr-restart bgpd: %v: %s", err, b)
+	}
+	time.Sleep(2 * time.Second) // a kill would have taken effect
+	if after := s.Pids(t); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("frr-restart bgpd, with bgpd alive, changed the daemons: %v, were %v", after, before)
 	}
 }
 
