@@ -224,6 +224,32 @@ func TestRestartLeavesLiveDaemons(t *testing.T) {
 	if after := s.Pids(t); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("frr-restart bgpd, with bgpd alive, changed the daemons: %v, were %v", after, before)
 	}
+
+	// While a restart of all runs (it holds the lock), a daemon it has not started
+	// yet is dead, and is left to it: FRR's start is such a restart, and killing
+	// all then, as the first version did, kept a recreated router pod's FRR down.
+	lock, err := os.OpenFile(filepath.Join(s.Run, "frr-restart.lock"), os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	s.Kill(t, "staticd")
+	time.Sleep(time.Second)
+	restart = exec.Command("sh", "frr-restart", "staticd")
+	restart.Env = append(os.Environ(), "FRR_PATHSPACE="+s.Name)
+	if b, err := restart.CombinedOutput(); err != nil {
+		t.Fatalf("frr-restart staticd: %v: %s", err, b)
+	}
+	time.Sleep(2 * time.Second)
+	after := s.Pids(t)
+	delete(before, "staticd")
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("frr-restart staticd during a restart of all changed the daemons: %v, were %v", after, before)
+	}
+	_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 }
 
 // routerStart starts router-start for s inside FRR's root with the image's
