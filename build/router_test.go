@@ -161,14 +161,7 @@ func TestRouterStart(t *testing.T) {
 // runs. FRR comes up again on its own, every daemon anew.
 func TestDeadDaemonRestartsAllOfFRR(t *testing.T) {
 	frrinstance.Require(t)
-	s := frrinstance.PrepareSupervised(t, "restart", "frr/daemons")
-	cmd, out := routerStart(t, s, "2m")
-	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
-	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(out.String(), "router-start: FRR is up"); time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("router-start did not say FRR is up:\n%s\n%s", out, s.Watchfrr())
-		}
-	}
+	s := routerUp(t, "restart")
 	before := s.Pids(t)
 	s.Kill(t, "bgpd")
 	var after map[string]int
@@ -206,20 +199,9 @@ func TestDeadDaemonRestartsAllOfFRR(t *testing.T) {
 // container gave up. (One that hangs for good fails the liveness probe.)
 func TestRestartLeavesLiveDaemons(t *testing.T) {
 	frrinstance.Require(t)
-	s := frrinstance.PrepareSupervised(t, "busy", "frr/daemons")
-	cmd, out := routerStart(t, s, "2m")
-	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
-	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(out.String(), "router-start: FRR is up"); time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("router-start did not say FRR is up:\n%s\n%s", out, s.Watchfrr())
-		}
-	}
+	s := routerUp(t, "busy")
 	before := s.Pids(t)
-	restart := exec.Command("sh", "frr-restart", "bgpd")
-	restart.Env = append(os.Environ(), "FRR_PATHSPACE="+s.Name)
-	if b, err := restart.CombinedOutput(); err != nil {
-		t.Fatalf("frr-restart bgpd: %v: %s", err, b)
-	}
+	frrRestart(t, s, "bgpd")
 	time.Sleep(2 * time.Second) // a kill would have taken effect
 	if after := s.Pids(t); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("frr-restart bgpd, with bgpd alive, changed the daemons: %v, were %v", after, before)
@@ -238,11 +220,7 @@ func TestRestartLeavesLiveDaemons(t *testing.T) {
 	}
 	s.Kill(t, "staticd")
 	time.Sleep(time.Second)
-	restart = exec.Command("sh", "frr-restart", "staticd")
-	restart.Env = append(os.Environ(), "FRR_PATHSPACE="+s.Name)
-	if b, err := restart.CombinedOutput(); err != nil {
-		t.Fatalf("frr-restart staticd: %v: %s", err, b)
-	}
+	frrRestart(t, s, "staticd")
 	time.Sleep(2 * time.Second)
 	after := s.Pids(t)
 	delete(before, "staticd")
@@ -250,6 +228,31 @@ func TestRestartLeavesLiveDaemons(t *testing.T) {
 		t.Errorf("frr-restart staticd during a restart of all changed the daemons: %v, were %v", after, before)
 	}
 	_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+}
+
+// routerUp starts router-start for a new FRR with the image's daemons file and
+// waits until it says FRR is up; the test's end stops it (SIGTERM).
+func routerUp(t *testing.T, name string) *frrinstance.Supervised {
+	t.Helper()
+	s := frrinstance.PrepareSupervised(t, name, "frr/daemons")
+	cmd, out := routerStart(t, s, "2m")
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(out.String(), "router-start: FRR is up"); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("router-start did not say FRR is up:\n%s\n%s", out, s.Watchfrr())
+		}
+	}
+	return s
+}
+
+// frrRestart runs frr-restart for daemon of s, as watchfrr would.
+func frrRestart(t *testing.T, s *frrinstance.Supervised, daemon string) {
+	t.Helper()
+	cmd := exec.Command("sh", "frr-restart", daemon)
+	cmd.Env = append(os.Environ(), "FRR_PATHSPACE="+s.Name)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("frr-restart %s: %v: %s", daemon, err, b)
+	}
 }
 
 // routerStart starts router-start for s inside FRR's root with the image's

@@ -111,11 +111,7 @@ func (s *Supervised) WaitAllUp(timeout time.Duration) bool {
 func (s *Supervised) Kill(t testing.TB, daemons ...string) {
 	t.Helper()
 	for _, d := range daemons {
-		b, err := os.ReadFile(filepath.Join(s.Run, d+".pid"))
-		if err != nil {
-			continue
-		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+		if pid := readPid(filepath.Join(s.Run, d+".pid")); pid > 0 {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
@@ -130,11 +126,7 @@ func (s *Supervised) Pids(t testing.TB) map[string]int {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 && syscall.Kill(pid, 0) == nil {
+		if pid := readPid(f); pid > 0 && syscall.Kill(pid, 0) == nil {
 			pids[strings.TrimSuffix(filepath.Base(f), ".pid")] = pid
 		}
 	}
@@ -142,4 +134,17 @@ func (s *Supervised) Pids(t testing.TB) map[string]int {
 		t.Fatalf("no daemon runs in %s", s.Run)
 	}
 	return pids
+}
+
+// readPid is the pid a pid file holds, or 0.
+func readPid(file string) int {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid < 0 {
+		return 0
+	}
+	return pid
 }
