@@ -54,3 +54,34 @@ func TestSeedLabMatchesTheBlog(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutersAcceptEachOthersVTEPs checks the rule that makes two nodes reach each
+// other over VXLAN: every node's router has the same ASN, so each fabric session
+// must accept that ASN in the path of IPv4 routes (the other nodes' VTEP /32s) and
+// of EVPN routes (their type-5 routes). The seed blog had one node and did not need
+// it for IPv4.
+func TestRoutersAcceptEachOthersVTEPs(t *testing.T) {
+	b, err := os.ReadFile("testdata/seed_lab.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var family string
+	accepts := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		switch l := strings.TrimSpace(line); {
+		case strings.HasPrefix(l, "router bgp ") && strings.Contains(l, " vrf "):
+			family = "" // the VRFs' sessions are the host legs'
+		case strings.HasPrefix(l, "address-family "):
+			family = strings.TrimPrefix(l, "address-family ")
+		case l == "exit-address-family":
+			family = ""
+		case family != "" && l == "neighbor 192.168.11.2 allowas-in origin":
+			accepts[family] = true
+		}
+	}
+	for _, f := range []string{"ipv4 unicast", "l2vpn evpn"} {
+		if !accepts[f] {
+			t.Errorf("the fabric session does not accept routes with the routers' own ASN in %s", f)
+		}
+	}
+}
