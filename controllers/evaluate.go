@@ -140,7 +140,7 @@ func frrConfigurationCond(p *L3VNIPlan, st *evpnv1.L3VNIStatus, lv *placement.L3
 	}
 	p.Desired = desired
 	st.FRRConfiguration = desired.Namespace + "/" + desired.Name
-	switch failures := frrK8sFailures(w.FRRNodeStates, c.nodes); {
+	switch failures := frrK8sFailures(w.FRRNodeStates, frrK8sNodes(lv.Accepted.Spec.FRRK8s.NodeSelector, c.nodes, w.Nodes)); {
 	case !lv.OK():
 		setCondition(&st.Conditions, evpnv1.ConditionFRRConfigurationReady, false, ReasonKeptLastGood,
 			fmt.Sprintf("generation %d is not accepted; %s of generation %d is kept", gen, st.FRRConfiguration, lv.Accepted.Generation), gen, now)
@@ -312,6 +312,26 @@ func setCondition(conds *[]metav1.Condition, typ string, ok bool, reason, msg st
 	meta.SetStatusCondition(conds, metav1.Condition{
 		Type: typ, Status: status, Reason: reason, Message: placement.ConditionMessage(msg), ObservedGeneration: gen, LastTransitionTime: now,
 	})
+}
+
+// frrK8sNodes are the selected nodes whose host session FRR-K8s speaks: those
+// frrK8s.nodeSelector selects too. The others' speaker is not FRR-K8s, and what
+// FRR-K8s reports there is not about this L3VNI.
+func frrK8sNodes(sel *metav1.LabelSelector, selected []string, nodes []placement.Node) []string {
+	if sel == nil {
+		return selected
+	}
+	labelsOf := make(map[string]map[string]string, len(nodes))
+	for _, n := range nodes {
+		labelsOf[n.Name] = n.Labels
+	}
+	var out []string
+	for _, n := range selected {
+		if placement.Selects(sel, labelsOf[n]) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // frrK8sFailures lists, for the selected nodes, what FRR-K8s reports as failed in

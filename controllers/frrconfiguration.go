@@ -41,8 +41,9 @@ func shorten(s string, max int) string {
 	return s[:max-11] + "-" + hex.EncodeToString(sum[:])[:10]
 }
 
-// BuildFRRConfiguration returns the FRRConfiguration that makes FRR-K8s on every node
-// selected by an L3VNI's accepted version peer with its router leg; it is written
+// BuildFRRConfiguration returns the FRRConfiguration that makes FRR-K8s peer with
+// the router leg on every node an L3VNI's accepted version selects, narrowed by
+// its frrK8s.nodeSelector; it is written
 // to namespace. The version must be valid.
 func BuildFRRConfiguration(l3vniNamespace, l3vniName string, accepted *evpnv1.AcceptedL3VNI, namespace string) (*frrv1beta1.FRRConfiguration, error) {
 	spec, routerASN := accepted.Spec, accepted.RouterASN
@@ -103,8 +104,8 @@ func BuildFRRConfiguration(l3vniNamespace, l3vniName string, accepted *evpnv1.Ac
 			BGP: frrv1beta1.BGPConfig{Routers: []frrv1beta1.Router{router}},
 		},
 	}
-	if spec.NodeSelector != nil {
-		cfg.Spec.NodeSelector = *spec.NodeSelector.DeepCopy()
+	if sel := bothSelectors(spec.NodeSelector, spec.FRRK8s.NodeSelector); sel != nil {
+		cfg.Spec.NodeSelector = *sel
 	}
 	if b := spec.FRRK8s.BFDProfile; b != nil {
 		cfg.Spec.BGP.BFDProfiles = []frrv1beta1.BFDProfile{{
@@ -115,6 +116,37 @@ func BuildFRRConfiguration(l3vniNamespace, l3vniName string, accepted *evpnv1.Ac
 		}}
 	}
 	return cfg, nil
+}
+
+// bothSelectors is a selector of the nodes both a and b select (nil selects every
+// node). A key both match on with different values is kept as two expressions, so
+// that no node matches, as the two selectors mean.
+func bothSelectors(a, b *metav1.LabelSelector) *metav1.LabelSelector {
+	if a == nil || b == nil {
+		if a == nil {
+			a = b
+		}
+		if a == nil {
+			return nil
+		}
+		return a.DeepCopy()
+	}
+	out := a.DeepCopy()
+	for k, v := range b.MatchLabels {
+		switch have, ok := out.MatchLabels[k]; {
+		case !ok:
+			if out.MatchLabels == nil {
+				out.MatchLabels = map[string]string{}
+			}
+			out.MatchLabels[k] = v
+		case have != v:
+			out.MatchExpressions = append(out.MatchExpressions, metav1.LabelSelectorRequirement{Key: k, Operator: metav1.LabelSelectorOpIn, Values: []string{v}})
+		}
+	}
+	for _, e := range b.MatchExpressions {
+		out.MatchExpressions = append(out.MatchExpressions, *e.DeepCopy())
+	}
+	return out
 }
 
 // copyDuration keeps the FRRConfiguration from sharing memory with the L3VNI.

@@ -336,9 +336,15 @@ func acceptL3VNIs(l3vnis []evpnv1.L3VNI, underlays []*UnderlayVerdict, cluster C
 			v.Problems = append(v.Problems, problemf(ReasonWrongFRRK8sNamespace,
 				"frrK8s.namespace %q: this controller writes FRRConfigurations to %q (its --frrk8s-namespace)", ns, frrK8sNamespace))
 		}
-		if spec.NodeSelector != nil {
-			if _, err := metav1.LabelSelectorAsSelector(spec.NodeSelector); err != nil {
-				v.Problems = append(v.Problems, problemf(ReasonInvalidSpec, "nodeSelector: %v", err))
+		for _, s := range []struct {
+			field string
+			sel   *metav1.LabelSelector
+		}{{"nodeSelector", spec.NodeSelector}, {"frrK8s.nodeSelector", spec.FRRK8s.NodeSelector}} {
+			if s.sel == nil {
+				continue
+			}
+			if _, err := metav1.LabelSelectorAsSelector(s.sel); err != nil {
+				v.Problems = append(v.Problems, problemf(ReasonInvalidSpec, "%s: %v", s.field, err))
 			}
 		}
 		for _, other := range sortedKeys(claims) {

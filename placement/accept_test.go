@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 )
 
@@ -106,6 +108,16 @@ func TestAcceptL3VNIs(t *testing.T) {
 			l3vnis:  []evpnv1.L3VNI{l3vni("red", 0, 100, "192.169.10.0/24"), publishedL3VNI(l3vni("runs", 0, 200, "10.9.0.0/24"))},
 			want:    map[string]string{"red": ReasonAmbiguousRouterASN, "runs": ReasonAccepted},
 			wantMsg: map[string]string{"red": "64512, 65100"},
+		},
+		{
+			name: "an frrK8s.nodeSelector the API server lets through but no selector can be made of",
+			l3vnis: []evpnv1.L3VNI{func() evpnv1.L3VNI {
+				l := l3vni("red", 0, 100, "192.169.10.0/24")
+				l.Spec.FRRK8s.NodeSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "speaker", Operator: "Is"}}}
+				return l
+			}()},
+			want:    map[string]string{"red": ReasonInvalidSpec},
+			wantMsg: map[string]string{"red": `frrK8s.nodeSelector: "Is" is not a valid label selector operator`},
 		},
 	}
 	for _, tt := range tests {

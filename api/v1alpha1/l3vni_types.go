@@ -155,6 +155,16 @@ type FRRK8sSpec struct {
 	// BFDProfile enables BFD on the host session with these timers.
 	// +optional
 	BFDProfile *BFDProfile `json:"bfdProfile,omitempty"`
+
+	// NodeSelector narrows the nodes where FRR-K8s speaks this L3VNI's host
+	// session to those of spec.nodeSelector's nodes it also selects; all of them
+	// when unset. On the other selected nodes the router still has its VRF and
+	// leg, and waits for a BGP speaker you run on the host (BIRD, Calico's BIRD,
+	// ...): it must peer from the node's host leg with the router leg, as AS
+	// hostSession.hostASN (docs/speakers.md). The generated FRRConfiguration
+	// selects the nodes both selectors match.
+	// +optional
+	NodeSelector *metav1.LabelSelector `json:"nodeSelector,omitempty"`
 }
 
 // CIDR is an IPv4 or IPv6 prefix.
