@@ -27,7 +27,7 @@ var intendedLines = func() []*regexp.Regexp {
 		` neighbor ` + addr + ` timers ` + num + ` ` + num, ` neighbor ` + addr + ` bfd`,
 		` neighbor ` + addr + ` ebgp-multihop`, ` neighbor ` + addr + ` password [!-~]{1,80}`,
 		` address-family (ipv4|ipv6) unicast`, ` address-family l2vpn evpn`, ` exit-address-family`,
-		`  network ` + ip4 + `/32`, `  neighbor ` + addr + ` activate`, `  neighbor ` + addr + ` allowas-in origin`,
+		`  network ` + ip4 + `/32`, `  neighbor ` + addr + ` activate`, `  neighbor ` + addr + ` allowas-in origin`, `  neighbor ` + addr + ` allowas-in 1`, `  neighbor ` + addr + ` as-override`,
 		`  neighbor ` + addr + ` route-map allowall (in|out)`, `  advertise-all-vni`, `  advertise (ipv4|ipv6) unicast`,
 		`  rd ` + rt, `  route-target (import|export) ` + rt,
 		`route-map allowall permit 1`,

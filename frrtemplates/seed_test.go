@@ -8,15 +8,17 @@ import (
 
 // blogStanzas is the EVPN side of the seed blog's hand-written frr.conf
 // (shared/seeds/000_*.txt), stanza by stanza, with the host leg at 192.169.10.2
-// (node index 0) where the blog's lab used 192.169.10.0. Two lines of the blog are
+// (node index 0) where the blog's lab used 192.169.10.0. Three lines of the blog are
 // left out on purpose: "advertise-svi-ip" announces SVI addresses of L2VNIs, which
-// this project does not create, and the duplicate "activate" line.
+// this project does not create, the duplicate "activate" line, and l2vpn evpn's
+// "allowas-in origin", which drops the other nodes' routes
+// (TestRoutersAcceptEachOthersRoutes).
 var blogStanzas = map[string][]string{
 	"vrf red": {"vni 100"},
 	"router bgp 64512": {
 		"neighbor 192.168.11.2 remote-as 64612",
 		"address-family ipv4 unicast", "neighbor 192.168.11.2 activate", "network 100.65.0.1/32",
-		"address-family l2vpn evpn", "neighbor 192.168.11.2 allowas-in origin", "advertise-all-vni",
+		"address-family l2vpn evpn", "advertise-all-vni",
 	},
 	"router bgp 64512 vrf red": {
 		"neighbor 192.169.10.2 remote-as 64515",
@@ -55,33 +57,40 @@ func TestSeedLabMatchesTheBlog(t *testing.T) {
 	}
 }
 
-// TestRoutersAcceptEachOthersVTEPs checks the rule that makes two nodes reach each
-// other over VXLAN: every node's router has the same ASN, so each fabric session
-// must accept that ASN in the path of IPv4 routes (the other nodes' VTEP /32s) and
-// of EVPN routes (their type-5 routes). The seed blog had one node and did not need
-// it for IPv4.
-func TestRoutersAcceptEachOthersVTEPs(t *testing.T) {
+// TestRoutersAcceptEachOthersRoutes checks the rules that make two nodes reach each
+// other over VXLAN (the seed blog had one node and needed none of them). Every
+// node's router has the same ASN, and every node's host speaker the same hostASN:
+//   - the other nodes' VTEP /32s arrive from the fabric with our ASN as origin;
+//   - their type-5 routes arrive with our ASN behind the fabric's, and their host
+//     speaker's as origin ("allowas-in origin" drops them);
+//   - sent to our host speaker as they are, they would carry its own ASN and be
+//     dropped as a loop: as-override puts the router's in its place.
+func TestRoutersAcceptEachOthersRoutes(t *testing.T) {
 	b, err := os.ReadFile("testdata/seed_lab.golden")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var family string
-	accepts := map[string]bool{}
+	var stanza, family string
+	have := map[string]bool{} // "stanza / family / line"
 	for _, line := range strings.Split(string(b), "\n") {
 		switch l := strings.TrimSpace(line); {
-		case strings.HasPrefix(l, "router bgp ") && strings.Contains(l, " vrf "):
-			family = "" // the VRFs' sessions are the host legs'
+		case !strings.HasPrefix(line, " ") && l != "":
+			stanza, family = l, ""
 		case strings.HasPrefix(l, "address-family "):
 			family = strings.TrimPrefix(l, "address-family ")
 		case l == "exit-address-family":
 			family = ""
-		case family != "" && l == "neighbor 192.168.11.2 allowas-in origin":
-			accepts[family] = true
+		default:
+			have[stanza+" / "+family+" / "+l] = true
 		}
 	}
-	for _, f := range []string{"ipv4 unicast", "l2vpn evpn"} {
-		if !accepts[f] {
-			t.Errorf("the fabric session does not accept routes with the routers' own ASN in %s", f)
+	for _, want := range []string{
+		"router bgp 64512 / ipv4 unicast / neighbor 192.168.11.2 allowas-in origin",
+		"router bgp 64512 / l2vpn evpn / neighbor 192.168.11.2 allowas-in 1",
+		"router bgp 64512 vrf red / ipv4 unicast / neighbor 192.169.10.2 as-override",
+	} {
+		if !have[want] {
+			t.Errorf("the seed lab's configuration lacks %q", want)
 		}
 	}
 }
