@@ -7,6 +7,7 @@
 # one base layer, so the node stores it once. And MetalLB's controller and speaker,
 # each its static binary alone, as root, as its distroless image is (its chart sets
 # a user where it wants one; the speaker in FRR-K8s mode needs nothing else).
+# And BIRD (bird.oci.tar), node2's host speaker.
 # Cached by the inputs; prints the folder holding frr-k8s.oci.tar, frr.oci.tar,
 # metallb-controller.oci.tar and metallb-speaker.oci.tar. FRR-K8s's chart is told
 # their names:
@@ -34,7 +35,11 @@ work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
 # the daemons that /etc/frr/daemons (the chart's ConfigMap) enables, and tini reaps
 # what they leave; flock for FRR-K8s's reloader script.
 packages=frr,frr-pythontools,iproute2,procps,util-linux,tini
-printf '%s\n' '#!/bin/bash' '. /usr/lib/frr/frrcommon.sh' 'exec /usr/lib/frr/watchfrr $(daemon_list)' >"$work/docker-start"
+# One change from FRR's own: watchfrr's -T 180. Its default (90 s) kills a start of
+# all daemons that a loaded guest has not finished, and the next one a minute later
+# kills what the first started, so FRR-K8s's bgpd stayed down in a lab run (the
+# router has the same fix, build/router-start).
+printf '%s\n' '#!/bin/bash' '. /usr/lib/frr/frrcommon.sh' 'exec /usr/lib/frr/watchfrr -T 180 $(daemon_list)' >"$work/docker-start"
 base=$root/.cache/lab-images/frr-base-$frr-$(cat "$work/docker-start" - <<<"$packages" | sha256sum | cut -c1-12).tar
 if [[ ! -f $base ]]; then
   command -v mmdebstrap >/dev/null || hack/frr/rootfs.sh >/dev/null # installs mmdebstrap
@@ -50,6 +55,22 @@ if [[ ! -f $base ]]; then
   mv "$work/base.tar" "$base"
 fi
 
+# BIRD, the second kind of host speaker (node2 of the lab: Calico's BGP daemon,
+# configured the way Calico configures it, without the rest of Calico): Debian's
+# bird2, started in the foreground with the config its pod mounts.
+bird_packages=bird2,iproute2
+bird_base=$root/.cache/lab-images/bird-base-$(sha256sum <<<"$bird_packages" | cut -c1-12).tar
+if [[ ! -f $bird_base ]]; then
+  command -v mmdebstrap >/dev/null || hack/frr/rootfs.sh >/dev/null
+  echo "building the lab's BIRD image base: Debian bookworm's bird2" >&2
+  mmdebstrap --quiet --variant=essential --include="$bird_packages" \
+    --aptopt='Acquire::Check-Valid-Until "false"' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+    bookworm "$work/bird-base.tar" >&2
+  mv "$work/bird-base.tar" "$bird_base"
+fi
+
 go build -o "$work/mkimage" ./cmd/mkimage
 epoch=$(git log -1 --format=%ct -- build/frr hack/build-lab-images.sh)
 "$work/mkimage" build -o "$out/frr.oci.tar" -ref "localhost/frr:$frr" -epoch "$epoch" -base "$base" \
@@ -60,6 +81,9 @@ epoch=$(git log -1 --format=%ct -- build/frr hack/build-lab-images.sh)
   -file "$lab/bin/frr-k8s=/frr-k8s:755" -file "$lab/bin/frr-status=/frr-status:755" \
   -file "$lab/bin/frr-metrics=/frr-metrics:755" -file "$lab/bin/statuscleaner=/statuscleaner:755" \
   -file "$lab/frr-reloader.sh=/frr-reloader.sh:755" -entrypoint /frr-k8s
+"$work/mkimage" build -o "$out/bird.oci.tar" -ref localhost/bird:lab -epoch "$epoch" -base "$bird_base" \
+  -label "org.opencontainers.image.title=BIRD from Debian bookworm, node2's host speaker in the lab" \
+  -entrypoint /usr/sbin/bird -entrypoint -f -entrypoint -c -entrypoint /etc/bird/bird.conf -entrypoint -s -entrypoint /run/bird.ctl
 for p in controller speaker; do
   "$work/mkimage" build -o "$out/metallb-$p.oci.tar" -ref "localhost/metallb-$p:$metallb" -epoch "$epoch" \
     -label "org.opencontainers.image.title=MetalLB's $p $metallb built from its Go module, for the lab" \
