@@ -3,8 +3,11 @@
 # VRF red. Sourced by both labs' guests (e2e/lab/guest.sh, e2e/cluster/guest.sh) in
 # the VM, as root; the leaf runs the project's pinned FRR from its root filesystem.
 #
-#   fabric_up NODE_ADDR LOGDIR: builds it; NODE_ADDR is eth1's address on node1
-#   (192.168.11.0/24, the leaf is .2), which the Underlay's neighbor points at.
+#   fabric_up NODE_ADDR LOGDIR [CABLE NODE2_ADDR]: builds it; NODE_ADDR is eth1's
+#   address on node1 (192.168.11.0/24, the leaf is .2), which the Underlay's neighbor
+#   points at. CABLE is a NIC of this guest cabled to node2's eth1 (another guest),
+#   whose address is NODE2_ADDR: the leaf bridges it with node1's link, a shared
+#   segment as a leaf's VLAN to its servers.
 
 FABRIC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FABRIC_FRR=${EVPN_FRR:-$FABRIC_DIR/../.cache/frr/$(cat "$FABRIC_DIR/../build/frr/version")}
@@ -21,15 +24,21 @@ start_frr() { # pathspace netns config-file logdir: FRR started by its init scri
   ip netns exec "$netns" "$FABRIC_FRR/bin/run" /usr/lib/frr/frrinit.sh start "$n" >>"$4/$n-frrinit.log" 2>&1
 }
 
-fabric_up() { # node-address logdir
-  local node=$1 logs=$2
+fabric_up() { # node-address logdir [cable node2-address]
+  local node=$1 logs=$2 cable=${3:-} node2=${4:-}
   mkdir -p "$logs"
   ip netns add leaf && ip netns add host1
   ip -n leaf link set lo up && ip -n leaf addr add 100.64.0.1/32 dev lo
   ip netns exec leaf sysctl -qw net.ipv4.ip_forward=1
   ip link add eth1 type veth peer name swp1 netns leaf # node1's NIC, cabled to the leaf
   ip addr add "$node/24" dev eth1 && ip link set eth1 up
-  ip -n leaf addr add 192.168.11.2/24 dev swp1 && ip -n leaf link set swp1 up
+  ip -n leaf link add fabric type bridge && ip -n leaf link set fabric up
+  ip -n leaf link set swp1 master fabric && ip -n leaf link set swp1 up
+  if [[ -n $cable ]]; then
+    ip link set "$cable" netns leaf && ip -n leaf link set "$cable" name swp3
+    ip -n leaf link set swp3 master fabric && ip -n leaf link set swp3 up
+  fi
+  ip -n leaf addr add 192.168.11.2/24 dev fabric
   ip -n leaf link add red type vrf table 100 && ip -n leaf link set red up
   ip -n leaf link add br100 type bridge && ip -n leaf link set br100 master red addrgenmode none
   ip -n leaf link add vx100 type vxlan id 100 local 100.64.0.1 dstport 4789 nolearning
@@ -50,13 +59,16 @@ router bgp 64612
  bgp router-id 100.64.0.1
  no bgp ebgp-requires-policy
  no bgp default ipv4-unicast
- neighbor $node remote-as 64512
+ neighbor nodes peer-group
+ neighbor nodes remote-as 64512
+ neighbor $node peer-group nodes
+${node2:+ neighbor $node2 peer-group nodes}
  address-family ipv4 unicast
-  neighbor $node activate
+  neighbor nodes activate
   network 100.64.0.1/32
  exit-address-family
  address-family l2vpn evpn
-  neighbor $node activate
+  neighbor nodes activate
   advertise-all-vni
  exit-address-family
 router bgp 64612 vrf red

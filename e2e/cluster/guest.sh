@@ -1,12 +1,24 @@
 #!/bin/bash
-# Runs in the qemu guest for e2e/cluster/run.sh: node1 of the lab cluster, with a
-# NIC for the fabric (eth1, cabled to the leaf of e2e/fabric.sh, HOST1 behind it), then
-# runs what the host asks of it (e2e/cluster/run.sh's guest) until the host is done.
+# Runs in a qemu guest for e2e/cluster/run.sh: node NODE (node1 by default) of the
+# lab cluster, then runs what the host asks of it (run.sh's guest) until the host is
+# done. node1 also holds the fabric of e2e/fabric.sh (the leaf, HOST1 behind it),
+# cabled to node1's eth1 by a veth and, when node2 runs, to node2's eth1 by qemu's
+# socket link (this guest's own eth1 at boot, given to the leaf).
 set -u
+NODE=${NODE:-node1}
 . "$ROOT/hack/cluster/node.sh"
-# shellcheck source=e2e/fabric.sh
-. "$ROOT/e2e/fabric.sh"
-fabric_up 192.168.11.1 "$OUT/fabric"
+if [[ $NODE == node1 ]]; then
+  # shellcheck source=e2e/fabric.sh
+  . "$ROOT/e2e/fabric.sh"
+  cable=
+  if ip link show eth1 >/dev/null 2>&1; then
+    ip link set eth1 name cable2 && cable=cable2
+  fi
+  fabric_up 192.168.11.1 "$OUT/fabric" $cable ${cable:+192.168.11.3}
+else
+  # node2's fabric NIC is a real one: the cable to the leaf.
+  ip addr add 192.168.11.3/24 dev eth1 && ip link set eth1 up
+fi
 touch "$OUT/node-started"
 # The host's way to look at and act on the node's own network (run.sh's guest):
 # each $OUT/cmd/N.sh runs once, in the node's host netns, as root; its output goes

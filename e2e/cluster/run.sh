@@ -10,11 +10,13 @@
 # prints the figures.
 # Env: LAB_KEEP=1 keeps the logs folder (always kept when a check fails);
 # HELM_ARGS, more flags for helm install (--set nodeplumber.cleanupOnUninstall=false
-# shows the uninstall check fail).
+# shows the uninstall check fail); LAB_NODES=2 adds node2, a second guest whose host
+# speaker is BIRD (work in progress: see README, "The lab").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 t0=$(date +%s)
+nodes=${LAB_NODES:-1}
 k8s=$(hack/build-k8s.sh)
 nodebin=$(hack/build-k8s.sh node)
 helm=${HELM:-$root/.cache/tools/helm-$(sed -n 's/^HELM_VERSION ?= //p' Makefile)}
@@ -41,10 +43,12 @@ go run ./cmd/mkimage build -o "$work/hello.oci.tar" -ref localhost/hello:lab \
 built=$(date +%s)
 
 ok=0
-bootpid=
+bootpid= bootpid2=
 cleanup() {
-  touch "$work/out/done" 2>/dev/null || true
-  [[ -n $bootpid ]] && { timeout 120 tail --pid=$bootpid -f /dev/null || kill $bootpid 2>/dev/null; } || true
+  touch "$work/out/done" "$work/out2/done" 2>/dev/null || true
+  for p in $bootpid $bootpid2; do
+    timeout 120 tail --pid=$p -f /dev/null || kill $p 2>/dev/null || true
+  done
   hack/cluster/control-plane.sh down "$work/run" || true
   if [[ $ok == 1 && -z ${LAB_KEEP:-} ]]; then rm -rf "$work"; else echo "cluster logs: $work" >&2; fi
 }
@@ -70,20 +74,33 @@ check() { # seconds what command...
   router_logs
   exit 1
 }
+# A pod of ours on node1: on1 router, on1 nodeplumber (node2 runs its own).
+on1() { kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=$1 --field-selector spec.nodeName=node1 -o name | head -1; }
 # The router's containers' logs, the previous frr container's too, into the work
 # folder (kept when the run fails).
 router_logs() {
-  local c
+  local c n
+  for n in node1 node2; do
+    kubectl -n frr-k8s-evpn-system logs "$(kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=nodeplumber --field-selector spec.nodeName=$n -o name | head -1)" >"$work/plumber-$n.log" 2>&1 || true
+  done
+  kubectl -n frr-k8s-evpn-system get routernodestatus -o yaml >"$work/routernodestatus.yaml" 2>&1 || true
   for c in frr reloader; do
-    kubectl -n frr-k8s-evpn-system logs ds/frr-k8s-evpn-router -c $c >"$work/router-$c.log" 2>&1 || true
-    kubectl -n frr-k8s-evpn-system logs ds/frr-k8s-evpn-router -c $c --previous >"$work/router-$c-previous.log" 2>&1 || true
+    kubectl -n frr-k8s-evpn-system logs "$(on1 router)" -c $c >"$work/router-$c.log" 2>&1 || true
+    kubectl -n frr-k8s-evpn-system logs "$(on1 router)" -c $c --previous >"$work/router-$c-previous.log" 2>&1 || true
   done
 }
 
 guest() { # SCRIPT: runs it in node1's host netns (guest.sh), prints its output, returns its code
+  guest_in "$work/out" "$1"
+}
+guest2() { # SCRIPT: the same on node2
+  guest_in "$work/out2" "$1"
+}
+guest_in() { # OUT-DIR SCRIPT
   # A name of its own: callers run it in subshells too ($(guest ...)).
   local f
-  f=$(mktemp -u "$work/out/cmd/XXXXXXXXXX")
+  f=$(mktemp -u "$1/cmd/XXXXXXXXXX")
+  shift
   printf '%s\n' "$1" >"$f.tmp" && mv "$f.tmp" "$f.sh"
   for _ in $(seq 1200); do
     if [[ -e $f.rc ]]; then
@@ -126,17 +143,32 @@ overlay_loss() { # after ping_stop: "HOST1->pod lost/sent"
 
 hack/cluster/control-plane.sh up "$work/run" >/dev/null
 up=$(date +%s)
-mkdir -p "$work/out"
-{
-  echo '#!/bin/bash'
-  printf 'export ROOT=%q RUN=%q NODE_BIN=%q OUT=%q\n' "$root" "$work/run" "$nodebin" "$work/out"
-  printf 'export NODE_IMAGES=%q\n' "$work/pause.oci.tar $work/hello.oci.tar $images/controller.oci.tar $images/nodeplumber.oci.tar $images/router.oci.tar $labimages/frr.oci.tar $labimages/frr-k8s.oci.tar $labimages/metallb-controller.oci.tar $labimages/metallb-speaker.oci.tar"
-  printf 'exec %q\n' "$root/e2e/cluster/guest.sh"
-} >"$work/guest-run.sh"
-chmod +x "$work/guest-run.sh"
-NET=user HOSTFWD=tcp:127.0.0.1:20250-10.0.2.15:10250 MEM=${MEM:-3072} TIMEOUT=3600 \
-  hack/vm/boot.sh "$work/guest-run.sh" "$work/out" >"$work/guest.out" 2>&1 &
+mkdir -p "$work/out" "$work/out2"
+guest_run() { # NODE: the guest's script
+  {
+    echo '#!/bin/bash'
+    local out=$work/out
+    [[ $1 == node1 ]] || out=$work/out2
+    printf 'export NODE=%q ROOT=%q RUN=%q NODE_BIN=%q OUT=%q\n' "$1" "$root" "$work/run" "$nodebin" "$out"
+    printf 'export NODE_IMAGES=%q\n' "$work/pause.oci.tar $work/hello.oci.tar $images/controller.oci.tar $images/nodeplumber.oci.tar $images/router.oci.tar $labimages/frr.oci.tar $labimages/frr-k8s.oci.tar $labimages/metallb-controller.oci.tar $labimages/metallb-speaker.oci.tar $labimages/bird.oci.tar"
+    printf 'exec %q\n' "$root/e2e/cluster/guest.sh"
+  } >"$work/guest-run-$1.sh"
+  chmod +x "$work/guest-run-$1.sh"
+}
+# node2's fabric NIC is a cable (qemu's socket link) to a NIC of node1's guest, which
+# the leaf takes; node1's guest listens on it, so it boots first.
+link_port=${LAB_LINK_PORT:-20260}
+guest_run node1
+LINK=$( ((nodes > 1)) && echo "listen:$link_port") NET=user HOSTFWD=tcp:127.0.0.1:20250-10.0.2.15:10250 MEM=${MEM:-3072} TIMEOUT=3600 \
+  hack/vm/boot.sh "$work/guest-run-node1.sh" "$work/out" >"$work/guest.out" 2>&1 &
 bootpid=$!
+if ((nodes > 1)); then
+  for _ in $(seq 100); do ss -ltn | grep -q ":$link_port " && break; sleep 0.2; done
+  guest_run node2
+  LINK=connect:$link_port LINK_MAC=52:54:00:12:34:62 NET=user HOSTFWD=tcp:127.0.0.1:20251-10.0.2.16:10250 MEM=${MEM:-3072} TIMEOUT=3600 \
+    hack/vm/boot.sh "$work/guest-run-node2.sh" "$work/out2" >"$work/guest2.out" 2>&1 &
+  bootpid2=$!
+fi
 boot=$(date +%s)
 
 echo "== node1 joins the cluster"
@@ -144,6 +176,17 @@ node_ready() { [[ $(kubectl get node node1 -o jsonpath='{.status.conditions[?(@.
 check 600 "node1 is Ready (containerd, kubelet, kube-proxy in the VM)" node_ready
 ready=$(date +%s)
 check 300 "node1 has made its fabric NIC" test -e "$work/out/node-started"
+if ((nodes > 1)); then
+  node2_ready() { [[ $(kubectl get node node2 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]; }
+  check 600 "node2 is Ready (a second VM, its own kernel, cabled to the leaf)" node2_ready
+  check 300 "node2 is up" test -e "$work/out2/node-started"
+  check 60 "node2 reaches the leaf over its eth1 (the cable to node1's guest)" guest2 "ping -c1 -W1 192.168.11.2"
+fi
+ready2=$(date +%s)
+# Which BGP speaker each node runs on the host: FRR-K8s on node1, BIRD on node2
+# (docs/speakers.md). FRR-K8s's and MetalLB's charts and the L3VNI select by it.
+kubectl label node node1 speaker=frr-k8s >/dev/null
+((nodes == 1)) || kubectl label node node2 speaker=bird >/dev/null
 
 echo "== FRR-K8s $FRRK8S_VERSION from its own chart, our prerequisite"
 # Its images are built here (hack/build-lab-images.sh), its FRR is ours (Debian's
@@ -158,7 +201,8 @@ frrk8s_values=(--set frrk8s.image.repository=localhost/frr-k8s --set "frrk8s.ima
   --set frrk8s.frr.tiniPath=/usr/bin/tini --set frrk8s.frr.acceptIncomingBGPConnections=true
   --set crds.validationFailurePolicy=Ignore --set frrk8s.frrStatus.pollInterval=5s
   --set frrk8s.livenessProbe.timeoutSeconds=5 --set frrk8s.readinessProbe.timeoutSeconds=5
-  --set frrk8s.livenessProbe.failureThreshold=10 --set frrk8s.startupProbe.failureThreshold=120)
+  --set frrk8s.livenessProbe.failureThreshold=10 --set frrk8s.startupProbe.failureThreshold=120
+  --set frrk8s.nodeSelector.speaker=frr-k8s)
 echo "\$ helm install frr-k8s $frrk8s_chart -n frr-k8s-system ${frrk8s_values[*]}"
 "$helm" install frr-k8s "$frrk8s_chart" -n frr-k8s-system --kubeconfig "$KUBECONFIG" "${frrk8s_values[@]}" | sed 's/^/  /'
 frrk8s_installed=$(date +%s)
@@ -187,20 +231,23 @@ reload_ok() { [[ $(kubectl -n frr-k8s-evpn-system get routernodestatus node1 -o 
 check 600 "RouterNodeStatus node1: the router's FRR took its configuration" reload_ok
 routed=$(date +%s)
 kubectl get pods -A -o wide
-echo "\$ kubectl -n frr-k8s-evpn-system logs ds/frr-k8s-evpn-nodeplumber --tail=5"
-kubectl -n frr-k8s-evpn-system logs ds/frr-k8s-evpn-nodeplumber --tail=5 | cut -c1-200 | sed 's/^/  /'
+echo "\$ kubectl -n frr-k8s-evpn-system logs $(on1 nodeplumber) --tail=5"
+kubectl -n frr-k8s-evpn-system logs "$(on1 nodeplumber)" --tail=5 | cut -c1-200 | sed 's/^/  /'
 check 60 "kubectl exec into the router: FRR 10.7.1 in evpnrouter" sh -c \
-  "kubectl -n frr-k8s-evpn-system exec ds/frr-k8s-evpn-router -c frr -- vtysh -c 'show version' | grep -q 'FRRouting 10.7.1'"
+  "kubectl -n frr-k8s-evpn-system exec "$(on1 router)" -c frr -- vtysh -c 'show version' | grep -q 'FRRouting 10.7.1'"
 kubectl -n frr-k8s-evpn-system get routernodestatus
 echo "== an L3VNI: its VRF, bridge, VXLAN and veth on node1, FRR-K8s's session to the router"
 kubectl apply -f config/samples/l3vni.yaml | sed 's/^/  /'
+# FRR-K8s speaks for red where it runs; node2's BIRD does there (docs/speakers.md).
+echo "\$ kubectl -n frr-k8s-evpn-system patch l3vni red --type merge -p '{\"spec\":{\"frrK8s\":{\"nodeSelector\":{\"matchLabels\":{\"speaker\":\"frr-k8s\"}}}}}'"
+kubectl -n frr-k8s-evpn-system patch l3vni red --type merge -p '{"spec":{"frrK8s":{"nodeSelector":{"matchLabels":{"speaker":"frr-k8s"}}}}}' | sed 's/^/  /'
 l3vni_applied=$(date +%s)
 router_leg() { guest "ip -n evpnrouter -4 -o addr | awk '\$4 ~ /^192\\.169\\.10\\./ { sub(/\\/.*/, \"\", \$4); print \$4 }'"; }
 leg=
 router_leg_up() { leg=$(router_leg | head -1); [[ -n $leg ]]; }
 check 600 "the router's leg of L3VNI red is up in evpnrouter" router_leg_up
 check 60 "node1 reaches the router's leg of L3VNI red ($leg) through the veth" guest "ping -c1 -W1 $leg"
-vrf_configured() { kubectl -n frr-k8s-evpn-system exec ds/frr-k8s-evpn-router -c frr -- vtysh -c 'show running-config' | grep -q '^router bgp 64512 vrf red'; }
+vrf_configured() { kubectl -n frr-k8s-evpn-system exec "$(on1 router)" -c frr -- vtysh -c 'show running-config' | grep -q '^router bgp 64512 vrf red'; }
 check 600 "the router's FRR runs the configuration of L3VNI red" vrf_configured
 host_session() { # FRR-K8s's own report of its session to the router's leg
   kubectl get bgpsessionstates -n frr-k8s-system -o jsonpath='{range .items[*]}{.status.peer} {.status.bgpStatus}{"\n"}{end}' | grep -qx "$leg Established"
@@ -255,16 +302,16 @@ kubectl get frrconfigurations -n frr-k8s-system | sed 's/^/  /'
 # FRR-K8s merges MetalLB's and ours into one session; the router learns both
 # prefixes from the host leg.
 router_learned() { # prefix
-  kubectl -n frr-k8s-evpn-system exec ds/frr-k8s-evpn-router -c frr -- vtysh -c "show bgp vrf red ipv4 unicast $1 json" | grep -q '"bestpath"'
+  kubectl -n frr-k8s-evpn-system exec "$(on1 router)" -c frr -- vtysh -c "show bgp vrf red ipv4 unicast $1 json" | grep -q '"bestpath"'
 }
 check 600 "the router's VRF red learned $SVC/32 from FRR-K8s" router_learned $SVC/32
 check 60 "the router's VRF red learned the pod CIDR 10.244.0.0/24 from FRR-K8s" router_learned 10.244.0.0/24
 announced=$(date +%s)
-echo "\$ kubectl -n frr-k8s-evpn-system exec ds/frr-k8s-evpn-router -c frr -- vtysh -c 'show bgp vrf red ipv4 unicast'"
-kubectl -n frr-k8s-evpn-system exec ds/frr-k8s-evpn-router -c frr -- vtysh -c 'show bgp vrf red ipv4 unicast' | grep -E '^ *[*>]|Network' | sed 's/^/  /'
+echo "\$ kubectl -n frr-k8s-evpn-system exec $(on1 router) -c frr -- vtysh -c 'show bgp vrf red ipv4 unicast'"
+kubectl -n frr-k8s-evpn-system exec "$(on1 router)" -c frr -- vtysh -c 'show bgp vrf red ipv4 unicast' | grep -E '^ *[*>]|Network' | sed 's/^/  /'
 
 echo "== the fabric: the leaf learns node1's routes as EVPN type-5, HOST1 reaches the pod and the Service"
-VTEP=100.65.0.1 # node1's, index 0 in the Underlay's vtepCIDR
+VTEP=$(kubectl -n frr-k8s-evpn-system get routernodestatus node1 -o jsonpath='{.status.vtepIP}') # from node1's index
 leaf_vtysh="${EVPN_FRR:-$root/.cache/frr/$(cat build/frr/version)}/bin/vtysh -N leaf"
 leaf_type5() { # prefix length: the leaf holds [5]...[prefix] with node1's VTEP as next hop
   guest "$leaf_vtysh -c 'show bgp l2vpn evpn route type prefix' | grep -A1 -F '[5]:[0]:[$2]:[$1]' | grep -q -w $VTEP"
@@ -284,6 +331,85 @@ guest "ip netns exec host1 curl -s -m 3 http://$SVC/" | sed 's/^/  /'
 
 echo "\$ kubectl get pods -A -o wide"
 kubectl get pods -A -o wide | sed 's/^/  /'
+
+if ((nodes > 1)); then
+  echo "== node2: BIRD speaks for VRF red on the host, pods reach each other across nodes over VXLAN"
+  echo "\$ kubectl apply -f e2e/cluster/manifests/bird.yaml -f e2e/cluster/manifests/web2.yaml"
+  kubectl apply -f e2e/cluster/manifests/bird.yaml -f e2e/cluster/manifests/web2.yaml | sed 's/^/  /'
+  t=$(date +%s)
+  check 300 "the router's leg of L3VNI red is up on node2 too" guest2 "ip -n evpnrouter -4 -o addr | grep -q ' $leg/'"
+  check 60 "our FRRConfiguration selects node1 only (speaker=frr-k8s)" \
+    sh -c "kubectl get frrconfiguration -n frr-k8s-system evpn-frr-k8s-evpn-system-red -o jsonpath='{.spec.nodeSelector.matchLabels.speaker}' | grep -qx frr-k8s"
+  bird_up() { kubectl -n bird exec ds/bird -- birdc -s /run/bird.ctl show protocols red | grep -q Established; }
+  check 300 "BIRD on node2: its session to the router's leg $leg is Established" bird_up
+  kubectl -n bird exec ds/bird -- birdc -s /run/bird.ctl show protocols | sed 's/^/  /'
+  VTEP2=$(kubectl -n frr-k8s-evpn-system get routernodestatus node2 -o jsonpath='{.status.vtepIP}')
+  leaf_type5_from() { # vtep prefix length
+    guest "$leaf_vtysh -c 'show bgp l2vpn evpn route type prefix' | grep -A1 -F '[5]:[0]:[$3]:[$2]' | grep -q -w $1"
+  }
+  check 300 "leaf: type-5 route 10.244.1.0/24 (BIRD's), next hop node2's VTEP $VTEP2" leaf_type5_from "$VTEP2" 10.244.1.0 24
+  check 300 "node1 learned node2's pods 10.244.1.0/24 through FRR-K8s" guest "ip route show 10.244.1.0/24 | grep -q 'via 192.169.10.1'"
+  check 300 "node2 learned node1's pods 10.244.0.0/24 and HOST1's network through BIRD" \
+    guest2 "ip route show 10.244.0.0/24 | grep -q 'via 192.169.10.1' && ip route show 192.168.10.0/24 | grep -q 'via 192.169.10.1'"
+  check 300 "the web2 pod on node2 is ready" kubectl rollout status deploy/web2 --timeout=1s
+  POD2=$(kubectl get pods -l app=web2 -o jsonpath='{.items[0].status.podIP}')
+  # A pod's own network namespace, found by its address (the CNI names it cni-...).
+  pod_netns='for n in $(ip netns list | grep -o "^cni-[^ ]*"); do ip -n $n -4 -o addr | grep -q " $1/" && echo $n; done'
+  from_pod() { # guest-function pod-ip command...: runs the command in the pod's netns
+    local g=$1 ip=$2
+    shift 2
+    $g "set -- $ip; ns=\$($pod_netns); [ -n \"\$ns\" ] && ip netns exec \$ns $*"
+  }
+  vx_tx() { guest "ip -n evpnrouter -s -j link show vx100" | grep -o '"tx":{"bytes":[0-9]*,"packets":[0-9]*' | grep -o '[0-9]*$'; }
+  tx0=$(vx_tx)
+  # Capture node1's VXLAN packets to node2 on the leaf's port to node2 while web pings web2.
+  guest "(ip netns exec leaf timeout 120 tcpdump -nn -c 3 -i swp3 'udp port 4789 and src host $VTEP and dst host $VTEP2' >/tmp/vxlan.txt 2>&1 &) ; sleep 1"
+  check 300 "node1's web pod $POD pings node2's web2 pod $POD2 (pod to pod across nodes)" from_pod guest "$POD" ping -c1 -W1 "$POD2"
+  cross=$(date +%s)
+  check 60 "and node2's web2 pod pings node1's web pod" from_pod guest2 "$POD2" ping -c1 -W1 "$POD"
+  check 60 "the leaf saw them as VXLAN from node1's VTEP $VTEP to node2's $VTEP2 (tcpdump on its port to node2)" \
+    guest "grep -q 'VXLAN, flags \[I\] (0x08), vni 100' /tmp/vxlan.txt"
+  guest "head -3 /tmp/vxlan.txt" | sed 's/^/  /'
+  tx1=$(vx_tx)
+  check 1 "node1's router sent them through vx100 (tx packets $tx0 -> $tx1)" test "$tx1" -gt "$tx0"
+  check 300 "HOST1 pings node2's web2 pod $POD2 through VXLAN" guest "ip netns exec host1 ping -c1 -W1 $POD2"
+  host1_gets_web2() { guest "ip netns exec host1 curl -s -m 3 http://$POD2:8080/" | grep -q "hello from web2-"; }
+  check 60 "HOST1 gets web2's answer from its pod IP (TCP across the fabric to node2)" host1_gets_web2
+  fig "node2: BIRD applied -> node1's pod pings node2's pod" "$((cross - t)) s"
+
+  echo "== a second L3VNI only on node2 (blue, VNI 200); node1 relabelled into it, red's traffic untouched"
+  kubectl label node node2 evpn.example/blue=true | sed 's/^/  /'
+  echo "\$ kubectl apply -f e2e/cluster/manifests/l3vni-blue.yaml"
+  kubectl apply -f e2e/cluster/manifests/l3vni-blue.yaml | sed 's/^/  /'
+  blue_on() { $1 "ip -n evpnrouter link show blue && ip link show hs200" >/dev/null; }
+  check 300 "blue's VRF and host leg are up on node2" blue_on guest2
+  bird_blue_up() { kubectl -n bird exec ds/bird -- birdc -s /run/bird.ctl show protocols blue | grep -q Established; }
+  check 300 "BIRD on node2: its session to blue's router leg is Established" bird_blue_up
+  check 300 "L3VNI blue is Ready on 1/1 nodes" sh -c "kubectl -n frr-k8s-evpn-system get l3vni blue -o jsonpath='{.status.ready}' | grep -qx 1/1"
+  blue_off1() { ! blue_on guest; }
+  check 1 "blue is not on node1: no VRF blue, no hs200" blue_off1
+  ping_start "$leg" "$POD"
+  t=$(date +%s)
+  echo "\$ kubectl label node node1 evpn.example/blue=true"
+  kubectl label node node1 evpn.example/blue=true | sed 's/^/  /'
+  check 300 "blue's VRF and host leg are up on node1" blue_on guest
+  blue_session() { kubectl get bgpsessionstates -n frr-k8s-system -o jsonpath='{range .items[*]}{.status.peer} {.status.bgpStatus}{"\n"}{end}' | grep -qx "192.169.20.1 Established"; }
+  check 300 "BGPSessionState: FRR-K8s's session to blue's router leg on node1 is Established" blue_session
+  check 300 "L3VNI blue is Ready on 2/2 nodes" sh -c "kubectl -n frr-k8s-evpn-system get l3vni blue -o jsonpath='{.status.ready}' | grep -qx 2/2"
+  joined=$(date +%s)
+  loss=$(ping_stop) || { echo "  red lost pings on node1 while node1 joined blue: $loss"; exit 1; }
+  read -r sent got <<<"$(ping_counts overlay)"
+  check 1 "red's traffic was untouched: node1->router leg $loss, $(overlay_loss)" test "$sent" -gt 0 -a "$sent" == "$got"
+  fig "node1 relabelled into blue -> Ready 2/2 (red's pings lost)" "$((joined - t)) s ($loss, $(overlay_loss))"
+  red_session_kept() { # Established, and since before the relabel
+    local j up
+    j=$(kubectl -n frr-k8s-system exec ds/frr-k8s -c frr -- vtysh -c "show bgp neighbors $leg json")
+    grep -q '"bgpState":"Established"' <<<"$j" || return 1
+    up=$(grep -o '"bgpTimerUpMsec":[0-9]*' <<<"$j" | head -1 | cut -d: -f2)
+    [[ -n $up ]] && (($(date +%s) - up / 1000 < t))
+  }
+  check 1 "red's FRR-K8s session on node1 did not reset while blue was added" red_session_kept
+fi
 
 # A restart the kubelet made is a bug of ours (a probe too impatient for a slow
 # node killed the plumber and FRR before the chart's probes were fixed).
@@ -322,7 +448,7 @@ ping_start "$leg" "$POD"
 t=$(date +%s)
 kubectl -n $ns set image ds/frr-k8s-evpn-nodeplumber nodeplumber=quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION)-next | sed 's/^/  /'
 check 600 "the plumber rolled out" kubectl -n $ns rollout status ds/frr-k8s-evpn-nodeplumber --timeout=1s
-new_reconciled() { kubectl -n $ns logs ds/frr-k8s-evpn-nodeplumber | grep -m1 '"reconciled"'; }
+new_reconciled() { kubectl -n $ns logs "$(on1 nodeplumber)" | grep -m1 '"reconciled"'; }
 check 300 "the new plumber reconciled" new_reconciled
 rolled=$(date +%s)
 line=$(new_reconciled)
@@ -334,13 +460,13 @@ check 1 "the new plumber: $writes netlink writes, reloaded $reloaded, ping loss 
 fig "plumber rolled to a new image: writes, reload, pings lost" "$writes, $reloaded, $loss, $(overlay_loss) ($((rolled - t)) s)"
 
 echo "-- the router pod deleted: its DaemonSet makes a new one, which restores FRR's configuration"
-router_pod() { kubectl -n $ns get pods -l app.kubernetes.io/component=router -o jsonpath='{.items[0].metadata.name}'; }
+router_pod() { kubectl -n $ns get pods -l app.kubernetes.io/component=router --field-selector spec.nodeName=node1 -o jsonpath='{.items[0].metadata.name}'; }
 old_router=$(router_pod)
 ping_start "$leg" "$POD"
 t=$(date +%s)
 kubectl -n $ns delete pod "$old_router" --wait=false | sed 's/^/  /'
 new_router_ready() {
-  [[ $(kubectl -n $ns get pods -l app.kubernetes.io/component=router -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}') =~ ^frr-k8s-evpn-router-[a-z0-9]+\ True$ ]] &&
+  [[ $(kubectl -n $ns get pods -l app.kubernetes.io/component=router --field-selector spec.nodeName=node1 -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}') =~ ^frr-k8s-evpn-router-[a-z0-9]+\ True$ ]] &&
     [[ $(router_pod) != "$old_router" ]]
 }
 check 600 "a new router pod is ready" new_router_ready
@@ -358,7 +484,7 @@ evpn_state() {
   for c in 'show evpn vni detail' 'show evpn rmac vni all' 'show evpn next-hops vni all' \
     'show bgp l2vpn evpn route type prefix' 'show bgp vrf red ipv4 unicast' 'show ip route vrf red' 'show zebra client summary'; do
     echo "## router: $c"
-    kubectl -n $ns exec ds/frr-k8s-evpn-router -c frr -- vtysh -c "$c"
+    kubectl -n $ns exec "$(on1 router)" -c frr -- vtysh -c "$c"
   done
   echo "## router kernel"
   guest "ip -n evpnrouter -d link show vx100; bridge -n evpnrouter fdb show dev vx100; ip -n evpnrouter neigh show dev br100; ip -n evpnrouter route show vrf red"
@@ -371,11 +497,11 @@ echo "-- bgpd killed in the router: watchfrr restarts all of FRR (frr-restart), 
 # Not bgpd alone: FRR 10.7's zebra deletes every EVPN entry from the kernel when
 # bgpd dies, and did not always build them again for a new bgpd (the overlay
 # stayed down; docs/restarts.md, "What FRR 10.7.1 does", 1).
-daemon_pid() { kubectl -n $ns exec ds/frr-k8s-evpn-router -c frr -- cat /var/run/frr/$1.pid; }
+daemon_pid() { kubectl -n $ns exec "$(on1 router)" -c frr -- cat /var/run/frr/$1.pid; }
 old_bgpd=$(daemon_pid bgpd) old_zebra=$(daemon_pid zebra)
 ping_start "$leg" "$POD"
 t=$(date +%s)
-kubectl -n $ns exec ds/frr-k8s-evpn-router -c frr -- sh -c 'kill -9 $(cat /var/run/frr/bgpd.pid)'
+kubectl -n $ns exec "$(on1 router)" -c frr -- sh -c 'kill -9 $(cat /var/run/frr/bgpd.pid)'
 restarted() { local p; p=$(daemon_pid "$1") && [[ -n $p && $p != "$2" ]]; }
 check 300 "watchfrr restarted bgpd" restarted bgpd "$old_bgpd"
 check 300 "and zebra: all of FRR restarted" restarted zebra "$old_zebra"
@@ -403,8 +529,8 @@ fig "bgpd killed -> HOST1 gets the Service's answer again" "$((bgpd_back - t + o
 echo "-- zebra and watchfrr killed in the router: nothing restarts them, the liveness probe notices"
 ping_start "$leg" "$POD"
 t=$(date +%s)
-kubectl -n $ns exec ds/frr-k8s-evpn-router -c frr -- sh -c 'kill -9 $(cat /var/run/frr/watchfrr.pid /var/run/frr/zebra.pid)'
-frr_restarted() { [[ $(kubectl -n $ns get pods -l app.kubernetes.io/component=router -o jsonpath='{.items[0].status.containerStatuses[?(@.name=="frr")].restartCount}') -ge 1 ]]; }
+kubectl -n $ns exec "$(on1 router)" -c frr -- sh -c 'kill -9 $(cat /var/run/frr/watchfrr.pid /var/run/frr/zebra.pid)'
+frr_restarted() { [[ $(kubectl -n $ns get pods -l app.kubernetes.io/component=router --field-selector spec.nodeName=node1 -o jsonpath='{.items[0].status.containerStatuses[?(@.name=="frr")].restartCount}') -ge 1 ]]; }
 check 600 "the kubelet restarted the frr container" frr_restarted
 check 600 "the router pod is ready again" kubectl -n $ns rollout status ds/frr-k8s-evpn-router --timeout=1s
 check 300 "the restarted FRR runs the configuration of L3VNI red" vrf_configured
@@ -421,13 +547,18 @@ fig "zebra+watchfrr killed -> container restarted, FRR configured (pings lost)" 
 # not a check (its chart's probes are not ours to tune beyond its values).
 frrk8s_restarts=$(for n in frr-k8s-system metallb-system; do kubectl -n $n get pods -o jsonpath='{range .items[*]}{range .status.containerStatuses[*]}{.name}={.restartCount}{.lastState.terminated.reason} {end}{end}'; done)
 
-echo "-- node1 drained and uncordoned: the DaemonSets' pods stay, the controller waits"
+echo "-- node1 drained and uncordoned: the DaemonSets' pods stay, the controller waits or moves to node2"
 uids() { kubectl -n $ns get pods -l 'app.kubernetes.io/component in (router,nodeplumber)' -o jsonpath='{.items[*].metadata.uid}'; }
 pods0=$(uids)
 ping_start "$leg"
 kubectl drain node1 --ignore-daemonsets --delete-emptydir-data --timeout=300s 2>&1 | grep -v '^WARNING' | sed 's/^/  /'
 controller_waits() { [[ $(kubectl -n $ns get pods -l app.kubernetes.io/component=controller -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | sort -u) == Pending ]]; }
-check 120 "the controller is evicted and waits for a node" controller_waits
+controller_moved() { [[ $(kubectl -n $ns get pods -l app.kubernetes.io/component=controller --field-selector status.phase=Running -o jsonpath='{.items[*].spec.nodeName}') == node2 ]]; }
+if ((nodes == 1)); then
+  check 120 "the controller is evicted and waits for a node" controller_waits
+else
+  check 300 "the controller is evicted and runs on node2" controller_moved
+fi
 kubectl uncordon node1 | sed 's/^/  /'
 check 600 "the controller is available again" kubectl -n $ns rollout status deploy/frr-k8s-evpn-controller --timeout=1s
 loss=$(ping_stop) || { echo "  lost pings while node1 was drained: $loss"; exit 1; }
@@ -446,6 +577,12 @@ withdrawn=$(date +%s)
 check 300 "our FRRConfiguration is gone" sh -c "! kubectl get frrconfiguration -n frr-k8s-system evpn-frr-k8s-evpn-system-red"
 devices_gone() { guest "! ip -n evpnrouter link show red && ! ip -n evpnrouter link show br100 && ! ip -n evpnrouter link show vx100 && ! ip link show hs100" >/dev/null; }
 check 300 "the devices are gone: VRF red, br100, vx100 in evpnrouter, hs100 on node1" devices_gone
+if ((nodes > 1)); then
+  devices2_gone() { guest2 "! ip -n evpnrouter link show red && ! ip -n evpnrouter link show vx100 && ! ip link show hs100" >/dev/null; }
+  check 300 "and on node2" devices2_gone
+  pods_apart() { ! from_pod guest "$POD" ping -c1 -W1 "$POD2"; }
+  check 30 "node1's pod no longer reaches node2's" pods_apart
+fi
 check 30 "the underlay session with the leaf is still up" guest "$leaf_vtysh -c 'show bgp neighbors 192.168.11.1 json' | grep -q '\"bgpState\":\"Established\"'"
 check 30 "HOST1 no longer reaches the web pod" guest "! ip netns exec host1 ping -c1 -W1 $POD"
 fig "kubectl delete l3vni -> route withdrawn at the leaf" "$((withdrawn - t)) s"
@@ -469,6 +606,7 @@ echo "== figures"
 fig "build (images, pause, binaries)" "$((built - t0)) s"
 fig "control plane up" "$((up - built)) s"
 fig "VM boot -> node1 Ready" "$((ready - boot)) s"
+((nodes == 1)) || fig "VM boot -> node2 Ready" "$((ready2 - boot)) s"
 fig "helm install -> controller and plumber running" "$((running - installed)) s"
 fig "Underlay applied -> router ready, FRR configured" "$((routed - applied)) s"
 fig "FRR-K8s: helm install -> running on node1" "$((frrk8s_running - frrk8s_installed)) s"

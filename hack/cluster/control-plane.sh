@@ -51,8 +51,9 @@ KC
 kubeconfig admin https://127.0.0.1:$port "$run/admin.kubeconfig"
 kubeconfig controller-manager https://127.0.0.1:$port "$run/controller-manager.kubeconfig"
 kubeconfig scheduler https://127.0.0.1:$port "$run/scheduler.kubeconfig"
-# The guest's: the same CA, the API server through qemu's user network.
-kubeconfig kubelet-node1 https://10.0.2.2:$port "$run/kubelet.kubeconfig"
+# The guests': the same CA, the API server through qemu's user network.
+kubeconfig kubelet-node1 https://10.0.2.2:$port "$run/kubelet-node1.kubeconfig"
+kubeconfig kubelet-node2 https://10.0.2.2:$port "$run/kubelet-node2.kubeconfig"
 kubeconfig kube-proxy https://10.0.2.2:$port "$run/kube-proxy.kubeconfig"
 kubeconfig admin https://10.0.2.2:$port "$run/guest-admin.kubeconfig"
 # Node traffic (logs, exec) goes to connectproxy, which knows qemu's port forward.
@@ -74,7 +75,9 @@ start() { # name command...
   echo $! >"$run/$n.pid"
 }
 (cd "$root" && go build -o "$run/connectproxy" ./hack/cluster/connectproxy)
-start connectproxy "$run/connectproxy" -listen "$run/connectproxy.sock" -map 10.0.2.15:10250=127.0.0.1:${KUBELET_FWD_PORT:-20250}
+# node1 is 10.0.2.15 and node2 10.0.2.16, each in a qemu user network of its own.
+start connectproxy "$run/connectproxy" -listen "$run/connectproxy.sock" \
+  -map 10.0.2.15:10250=127.0.0.1:${KUBELET_FWD_PORT:-20250} -map 10.0.2.16:10250=127.0.0.1:$((${KUBELET_FWD_PORT:-20250} + 1))
 rm -rf "$run/etcd-data"
 start etcd "$k8s/etcd" --data-dir "$run/etcd-data" --name lab --unsafe-no-fsync \
   --listen-client-urls http://127.0.0.1:23790 --advertise-client-urls http://127.0.0.1:23790 \

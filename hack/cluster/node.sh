@@ -1,13 +1,19 @@
 #!/bin/bash
-# Sourced in the qemu guest (hack/vm/boot.sh, NET=user): makes it node1 of the lab
-# cluster whose control plane runs on this machine (control-plane.sh, reached at
-# https://10.0.2.2:16443): containerd + runc + Debian's CNI plugins, kubelet and
-# kube-proxy. It imports the images named in NODE_IMAGES first (so that nothing is
+# Sourced in the qemu guest (hack/vm/boot.sh, NET=user): makes it node NODE (node1
+# or node2) of the lab cluster whose control plane runs on this machine
+# (control-plane.sh, reached at https://10.0.2.2:16443): containerd + runc + Debian's
+# CNI plugins, kubelet and kube-proxy. It imports the images named in NODE_IMAGES first (so that nothing is
 # ever pulled), starts the node's daemons in the background and returns.
-# Env: RUN (control-plane.sh's folder: PKI and kubeconfigs), NODE_BIN (kubelet,
-# kube-proxy), NODE_IMAGES (OCI archives, space-separated), OUT (logs).
+# Env: NODE (node1 by default), RUN (control-plane.sh's folder: PKI and kubeconfigs),
+# NODE_BIN (kubelet, kube-proxy), NODE_IMAGES (OCI archives, space-separated), OUT (logs).
 : "${RUN:?}" "${NODE_BIN:?}" "${NODE_IMAGES:?}" "${OUT:?}"
-nodelog() { echo "[node1 $(cut -d' ' -f1 /proc/uptime)s] $*"; }
+NODE=${NODE:-node1}
+# Each node has a qemu user network of its own (10.0.2.2 is this machine either way),
+# its own address in it (connectproxy tells them apart) and its own pod range.
+node_n=${NODE#node}
+node_ip=10.0.2.$((14 + node_n))
+pod_cidr=10.244.$((node_n - 1)).0/24
+nodelog() { echo "[$NODE $(cut -d' ' -f1 /proc/uptime)s] $*"; }
 
 # cgroup v2 with the controllers kubelet wants (the guest's init mounts none).
 mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
@@ -26,10 +32,15 @@ sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge
   net.ipv4.conf.all.route_localnet=1
 # The management network: qemu's user network (10.0.2.2 is this machine's loopback).
 ip link set eth0 up
-ip addr add 10.0.2.15/24 dev eth0
+ip addr add $node_ip/24 dev eth0
 ip route add default via 10.0.2.2
-hostname node1
-echo "127.0.0.1 localhost node1" >/etc/hosts
+# Pods reach the management network (the API server) as the node, and everything
+# else as themselves: a pod on another node or behind the fabric answers the pod's
+# own address, through the router (the CNI's ipMasq would hide it behind the host
+# leg's address, which only this node's router can answer).
+iptables -t nat -A POSTROUTING -s 10.244.0.0/16 -o eth0 -j MASQUERADE
+hostname $NODE
+echo "127.0.0.1 localhost $NODE" >/etc/hosts
 # overlayfs snapshots cannot take the guest's overlay root as their upper dir.
 for d in /var/lib/containerd /var/lib/kubelet /var/log/pods /var/log/containers; do
   mkdir -p $d && mount -t tmpfs -o mode=0755 tmpfs $d
@@ -64,9 +75,9 @@ cat >$etc/cni/10-lab.conflist <<EOT
   "cniVersion": "1.0.0",
   "name": "lab",
   "plugins": [
-    {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+    {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
      "ipam": {"type": "host-local", "dataDir": "/run/cni-ipam",
-              "ranges": [[{"subnet": "10.244.0.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+              "ranges": [[{"subnet": "$pod_cidr"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
     {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
 }
@@ -97,7 +108,7 @@ apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
 clientConnection: {kubeconfig: $RUN/kube-proxy.kubeconfig}
-hostnameOverride: node1
+hostnameOverride: $NODE
 clusterCIDR: 10.244.0.0/16
 conntrack: {maxPerCore: 0}
 metricsBindAddress: 127.0.0.1:10249
@@ -110,7 +121,7 @@ for i in $NODE_IMAGES; do
   ctr -n k8s.io images import "$i" >/dev/null || nodelog "importing $i failed"
 done
 nodelog "containerd up, images imported: $(ctr -n k8s.io images ls -q | grep -vc sha256)"
-"$NODE_BIN/kubelet" --config=$etc/kubelet.yaml --kubeconfig="$RUN/kubelet.kubeconfig" \
-  --hostname-override=node1 --node-ip=10.0.2.15 --v=1 >"$OUT/kubelet.log" 2>&1 &
+"$NODE_BIN/kubelet" --config=$etc/kubelet.yaml --kubeconfig="$RUN/kubelet-$NODE.kubeconfig" \
+  --hostname-override=$NODE --node-ip=$node_ip --v=1 >"$OUT/kubelet.log" 2>&1 &
 "$NODE_BIN/kube-proxy" --config=$etc/kube-proxy.yaml >"$OUT/kube-proxy.log" 2>&1 &
 nodelog "kubelet and kube-proxy started"

@@ -3,7 +3,7 @@
 # certificate, valid for the names a client uses (127.0.0.1 here, 10.0.2.2 from
 # the qemu guest, 10.96.0.1 = the `kubernetes` Service from a pod); client
 # certificates for admin, the API server towards kubelets, the controller-manager,
-# the scheduler, node1's kubelet (group system:nodes) and kube-proxy; and the
+# the scheduler, node1's and node2's kubelets (group system:nodes) and kube-proxy; and the
 # service-account key pair. Usage: pki.sh DIR (does nothing if DIR has a CA).
 set -euo pipefail
 d=$1
@@ -27,6 +27,7 @@ cert apiserver-kubelet-client /O=system:masters/CN=kube-apiserver-kubelet-client
 cert controller-manager /CN=system:kube-controller-manager
 cert scheduler /CN=system:kube-scheduler
 cert kubelet-node1 /O=system:nodes/CN=system:node:node1
+cert kubelet-node2 /O=system:nodes/CN=system:node:node2
 cert kube-proxy /CN=system:kube-proxy
 openssl genrsa -out sa.key 2048 2>/dev/null
 openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null

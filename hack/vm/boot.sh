@@ -4,7 +4,8 @@
 # this command's output and its exit code this command's. Usage: boot.sh SCRIPT [OUTDIR]
 # Env: MEM (MiB, 2048), SMP (2), TIMEOUT (s, 1800), NET=user: an eth0 on qemu's
 # user network, where 10.0.2.2 is this host's loopback (the lab's API server);
-# HOSTFWD: ports of the guest forwarded to this machine.
+# HOSTFWD: ports of the guest forwarded to this machine; LINK (below): a cable to
+# another guest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 vm=$("$here/setup.sh")
@@ -21,6 +22,11 @@ if [[ ${NET:-} == user ]]; then
   # HOSTFWD (qemu hostfwd rules, comma-separated): e.g. the lab cluster's kubelet,
   # tcp:127.0.0.1:20250-10.0.2.15:10250, for kubectl logs and exec.
   net=(-netdev "user,id=n0${HOSTFWD:+,hostfwd=${HOSTFWD//,/,hostfwd=}}" -device virtio-net-pci,netdev=n0)
+fi
+if [[ -n ${LINK:-} ]]; then
+  # LINK=listen:PORT or connect:PORT: a second NIC (eth1 in the guest), an Ethernet
+  # cable to the NIC of another guest (the lab's second node, cabled to the leaf).
+  net+=(-netdev "socket,id=n1,${LINK%%:*}=127.0.0.1:${LINK#*:}" -device "virtio-net-pci,netdev=n1,mac=${LINK_MAC:-52:54:00:12:34:60}")
 fi
 set +e
 timeout -k 10 "${TIMEOUT:-1800}" qemu-system-x86_64 \
