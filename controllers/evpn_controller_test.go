@@ -389,14 +389,7 @@ func TestFRRNodeStateFailureSurfaces(t *testing.T) {
 		l := getL3VNI(t, ns, "red")
 		return conditionIs(l.Status.Conditions, l.Generation, evpnv1.ConditionFRRConfigurationReady, metav1.ConditionTrue, ReasonWritten)
 	})
-	state := &frrv1beta1.FRRNodeState{ObjectMeta: metav1.ObjectMeta{Name: node}}
-	create(t, state)
-	t.Cleanup(func() { _ = k8s.Delete(context.Background(), state) })
-	state.Status.LastConversionResult = "failed: multiple asns for the same router: 64515 != 65000"
-	state.Status.LastReloadResult = "success"
-	if err := k8s.Status().Update(context.Background(), state); err != nil {
-		t.Fatal(err)
-	}
+	state := failingFRRNodeState(t, node, "failed: multiple asns for the same router: 64515 != 65000")
 	eventually(t, timeout, func() error {
 		l := getL3VNI(t, ns, "red")
 		if err := conditionIs(l.Status.Conditions, l.Generation, evpnv1.ConditionFRRConfigurationReady, metav1.ConditionFalse, ReasonFRRK8sFailed); err != nil {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	frrv1beta1 "github.com/metallb/frr-k8s/api/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -131,4 +132,19 @@ func reconcileCount(t testing.TB, controller string) float64 {
 		}
 	}
 	return sum
+}
+
+// failingFRRNodeState creates node's FRRNodeState, removed when the test ends,
+// reporting conversion as FRR-K8s's last conversion result and a successful reload.
+func failingFRRNodeState(t testing.TB, node, conversion string) *frrv1beta1.FRRNodeState {
+	t.Helper()
+	state := &frrv1beta1.FRRNodeState{ObjectMeta: metav1.ObjectMeta{Name: node}}
+	create(t, state)
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), state) })
+	state.Status.LastConversionResult = conversion
+	state.Status.LastReloadResult = "success"
+	if err := k8s.Status().Update(context.Background(), state); err != nil {
+		t.Fatal(err)
+	}
+	return state
 }

@@ -103,13 +103,7 @@ func TestFRRK8sNodeSelectorLeavesNodesToAnotherSpeaker(t *testing.T) {
 	// else): the condition names the FRR-K8s node only. The BIRD node's failure
 	// comes first, so that the controller has seen it when it sees the other.
 	for _, node := range []string{withBIRD, withFRRK8s} {
-		state := &frrv1beta1.FRRNodeState{ObjectMeta: metav1.ObjectMeta{Name: node}}
-		create(t, state)
-		t.Cleanup(func() { _ = k8s.Delete(context.Background(), state) })
-		state.Status.LastConversionResult = "failed: on " + node
-		if err := k8s.Status().Update(context.Background(), state); err != nil {
-			t.Fatal(err)
-		}
+		failingFRRNodeState(t, node, "failed: on "+node)
 	}
 	eventually(t, timeout, func() error {
 		l := getL3VNI(t, ns, "red")
