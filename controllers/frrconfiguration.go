@@ -122,16 +122,16 @@ func BuildFRRConfiguration(l3vniNamespace, l3vniName string, accepted *evpnv1.Ac
 // node). A key both match on with different values is kept as two expressions, so
 // that no node matches, as the two selectors mean.
 func bothSelectors(a, b *metav1.LabelSelector) *metav1.LabelSelector {
-	if a == nil || b == nil {
-		if a == nil {
-			a = b
-		}
-		if a == nil {
-			return nil
-		}
-		return a.DeepCopy()
+	if a == nil {
+		a, b = b, nil
+	}
+	if a == nil {
+		return nil
 	}
 	out := a.DeepCopy()
+	if b == nil {
+		return out
+	}
 	for k, v := range b.MatchLabels {
 		switch have, ok := out.MatchLabels[k]; {
 		case !ok:
