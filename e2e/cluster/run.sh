@@ -316,8 +316,8 @@ kubectl -n frr-k8s-evpn-system exec "$(on1 router)" -c frr -- vtysh -c 'show bgp
 echo "== the fabric: the leaf learns node1's routes as EVPN type-5, HOST1 reaches the pod and the Service"
 VTEP=$(kubectl -n frr-k8s-evpn-system get routernodestatus node1 -o jsonpath='{.status.vtepIP}') # from node1's index
 leaf_vtysh="${EVPN_FRR:-$root/.cache/frr/$(cat build/frr/version)}/bin/vtysh -N leaf"
-leaf_type5() { # prefix length: the leaf holds [5]...[prefix] with node1's VTEP as next hop
-  guest "$leaf_vtysh -c 'show bgp l2vpn evpn route type prefix' | grep -A1 -F '[5]:[0]:[$2]:[$1]' | grep -q -w $VTEP"
+leaf_type5() { # prefix length [vtep]: the leaf holds [5]...[prefix] with that VTEP (node1's) as next hop
+  guest "$leaf_vtysh -c 'show bgp l2vpn evpn route type prefix' | grep -A1 -F '[5]:[0]:[$2]:[$1]' | grep -q -w ${3:-$VTEP}"
 }
 check 300 "leaf: type-5 route 10.244.0.0/24, next hop node1's VTEP $VTEP" leaf_type5 10.244.0.0 24
 check 300 "leaf: type-5 route $SVC/32 via node1's VTEP" leaf_type5 $SVC 32
@@ -347,10 +347,7 @@ if ((nodes > 1)); then
   check 300 "BIRD on node2: its session to the router's leg $leg is Established" bird_up
   kubectl -n bird exec ds/bird -- birdc -s /run/bird.ctl show protocols | sed 's/^/  /'
   VTEP2=$(kubectl -n frr-k8s-evpn-system get routernodestatus node2 -o jsonpath='{.status.vtepIP}')
-  leaf_type5_from() { # vtep prefix length
-    guest "$leaf_vtysh -c 'show bgp l2vpn evpn route type prefix' | grep -A1 -F '[5]:[0]:[$3]:[$2]' | grep -q -w $1"
-  }
-  check 300 "leaf: type-5 route 10.244.1.0/24 (BIRD's), next hop node2's VTEP $VTEP2" leaf_type5_from "$VTEP2" 10.244.1.0 24
+  check 300 "leaf: type-5 route 10.244.1.0/24 (BIRD's), next hop node2's VTEP $VTEP2" leaf_type5 10.244.1.0 24 "$VTEP2"
   check 300 "node1 learned node2's pods 10.244.1.0/24 through FRR-K8s" guest "ip route show 10.244.1.0/24 | grep -q 'via 192.169.10.1'"
   check 300 "node2 learned node1's pods 10.244.0.0/24 and HOST1's network through BIRD" \
     guest2 "ip route show 10.244.0.0/24 | grep -q 'via 192.169.10.1' && ip route show 192.168.10.0/24 | grep -q 'via 192.169.10.1'"
