@@ -84,6 +84,13 @@ router_logs() {
     kubectl -n frr-k8s-evpn-system logs "$(kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=nodeplumber --field-selector spec.nodeName=$n -o name | head -1)" >"$work/plumber-$n.log" 2>&1 || true
   done
   kubectl -n frr-k8s-evpn-system get routernodestatus -o yaml >"$work/routernodestatus.yaml" 2>&1 || true
+  # FRR-K8s's pods too: each container, and the one before a restart (a crash loop
+  # of its controller on a starved two-node run left nothing to read).
+  local p
+  for p in $(kubectl -n frr-k8s-system get pods -o name 2>/dev/null); do
+    kubectl -n frr-k8s-system logs "$p" --all-containers --prefix >"$work/frrk8s-${p#pod/}.log" 2>&1 || true
+    kubectl -n frr-k8s-system logs "$p" --all-containers --prefix --previous >"$work/frrk8s-${p#pod/}-previous.log" 2>&1 || true
+  done
   for c in frr reloader; do
     kubectl -n frr-k8s-evpn-system logs "$(on1 router)" -c $c >"$work/router-$c.log" 2>&1 || true
     kubectl -n frr-k8s-evpn-system logs "$(on1 router)" -c $c --previous >"$work/router-$c-previous.log" 2>&1 || true
@@ -144,12 +151,12 @@ overlay_loss() { # after ping_stop: "HOST1->pod lost/sent"
 hack/cluster/control-plane.sh up "$work/run" >/dev/null
 up=$(date +%s)
 mkdir -p "$work/out" "$work/out2"
-guest_run() { # NODE: the guest's script
+guest_run() { # NODE [LABELS]: the guest's script, its kubelet registering the Node with LABELS
   {
     echo '#!/bin/bash'
     local out=$work/out
     [[ $1 == node1 ]] || out=$work/out2
-    printf 'export NODE=%q ROOT=%q RUN=%q NODE_BIN=%q OUT=%q\n' "$1" "$root" "$work/run" "$nodebin" "$out"
+    printf 'export NODE=%q ROOT=%q RUN=%q NODE_BIN=%q OUT=%q NODE_LABELS=%q\n' "$1" "$root" "$work/run" "$nodebin" "$out" "${2:-}"
     printf 'export NODE_IMAGES=%q\n' "$work/pause.oci.tar $work/hello.oci.tar $images/controller.oci.tar $images/nodeplumber.oci.tar $images/router.oci.tar $labimages/frr.oci.tar $labimages/frr-k8s.oci.tar $labimages/metallb-controller.oci.tar $labimages/metallb-speaker.oci.tar $labimages/bird.oci.tar"
     printf 'exec %q\n' "$root/e2e/cluster/guest.sh"
   } >"$work/guest-run-$1.sh"
@@ -162,12 +169,17 @@ guest_run node1
 LINK=$( ((nodes > 1)) && echo "listen:$link_port") NET=user HOSTFWD=tcp:127.0.0.1:20250-10.0.2.15:10250 MEM=${MEM:-3072} TIMEOUT=3600 \
   hack/vm/boot.sh "$work/guest-run-node1.sh" "$work/out" >"$work/guest.out" 2>&1 &
 bootpid=$!
+# node2's labels come from its kubelet: they are back when its Node object is
+# deleted and registered again (BIRD speaks for its L3VNIs; it is in blue).
+boot_node2() {
+  guest_run node2 speaker=bird,evpn.example/blue=true
+  LINK=connect:$link_port LINK_MAC=52:54:00:12:34:62 NET=user HOSTFWD=tcp:127.0.0.1:20251-10.0.2.16:10250 MEM=${MEM:-3072} TIMEOUT=3600 \
+    hack/vm/boot.sh "$work/guest-run-node2.sh" "$work/out2" >>"$work/guest2.out" 2>&1 &
+  bootpid2=$!
+}
 if ((nodes > 1)); then
   for _ in $(seq 100); do ss -ltn | grep -q ":$link_port " && break; sleep 0.2; done
-  guest_run node2
-  LINK=connect:$link_port LINK_MAC=52:54:00:12:34:62 NET=user HOSTFWD=tcp:127.0.0.1:20251-10.0.2.16:10250 MEM=${MEM:-3072} TIMEOUT=3600 \
-    hack/vm/boot.sh "$work/guest-run-node2.sh" "$work/out2" >"$work/guest2.out" 2>&1 &
-  bootpid2=$!
+  boot_node2
 fi
 boot=$(date +%s)
 
@@ -185,8 +197,8 @@ fi
 ready2=$(date +%s)
 # Which BGP speaker each node runs on the host: FRR-K8s on node1, BIRD on node2
 # (docs/speakers.md). FRR-K8s's and MetalLB's charts and the L3VNI select by it.
+# node1 is labelled by hand, node2 by its kubelet (boot_node2).
 kubectl label node node1 speaker=frr-k8s >/dev/null
-((nodes == 1)) || kubectl label node node2 speaker=bird >/dev/null
 
 echo "== FRR-K8s $FRRK8S_VERSION from its own chart, our prerequisite"
 # Its images are built here (hack/build-lab-images.sh), its FRR is ours (Debian's
@@ -249,9 +261,11 @@ router_leg() { guest "ip -n evpnrouter -4 -o addr | awk '\$4 ~ /^192\\.169\\.10\
 leg=
 router_leg_up() { leg=$(router_leg | head -1); [[ -n $leg ]]; }
 check 600 "the router's leg of L3VNI red is up in evpnrouter" router_leg_up
-check 60 "node1 reaches the router's leg of L3VNI red ($leg) through the veth" guest "ping -c1 -W1 $leg"
 vrf_configured() { kubectl -n frr-k8s-evpn-system exec "$(on1 router)" -c frr -- vtysh -c 'show running-config' | grep -q '^router bgp 64512 vrf red'; }
 check 600 "the router's FRR runs the configuration of L3VNI red" vrf_configured
+# The plumber brings the VRF up once FRR runs its configuration (Kernel.Finish):
+# only then does the router's leg answer.
+check 60 "node1 reaches the router's leg of L3VNI red ($leg) through the veth" guest "ping -c1 -W1 $leg"
 host_session() { # FRR-K8s's own report of its session to the router's leg
   kubectl get bgpsessionstates -n frr-k8s-system -o jsonpath='{range .items[*]}{.status.peer} {.status.bgpStatus}{"\n"}{end}' | grep -qx "$leg Established"
 }
@@ -272,7 +286,7 @@ frrnodestate_ok() {
     kubectl get frrnodestate node1 -o jsonpath='{.status.runningConfig}' | grep -q "neighbor $leg remote-as 64512"
 }
 check 300 "FRRNodeState node1: conversion and reload succeeded, neighbor $leg configured" frrnodestate_ok
-check 300 "L3VNI red is Ready on 1/1 nodes" sh -c "kubectl -n frr-k8s-evpn-system get l3vni red -o jsonpath='{.status.ready}' | grep -qx 1/1"
+check 300 "L3VNI red is Ready on $nodes/$nodes nodes" sh -c "kubectl -n frr-k8s-evpn-system get l3vni red -o jsonpath='{.status.ready}' | grep -qx $nodes/$nodes"
 kubectl -n frr-k8s-evpn-system get l3vni -o wide | sed 's/^/  /'
 
 echo "== MetalLB $METALLB_VERSION from its own chart, announcing a LoadBalancer IP through FRR-K8s"
@@ -378,7 +392,6 @@ if ((nodes > 1)); then
   fig "node2: BIRD applied -> node1's pod pings node2's pod" "$((cross - t)) s"
 
   echo "== a second L3VNI only on node2 (blue, VNI 200); node1 relabelled into it, red's traffic untouched"
-  kubectl label node node2 evpn.example/blue=true | sed 's/^/  /'
   echo "\$ kubectl apply -f e2e/cluster/manifests/l3vni-blue.yaml"
   kubectl apply -f e2e/cluster/manifests/l3vni-blue.yaml | sed 's/^/  /'
   blue_on() { $1 "ip -n evpnrouter link show blue && ip link show hs200" >/dev/null; }
@@ -409,6 +422,46 @@ if ((nodes > 1)); then
     [[ -n $up ]] && (($(date +%s) - up / 1000 < t))
   }
   check 1 "red's FRR-K8s session on node1 did not reset while blue was added" red_session_kept
+
+  echo "== node2's VM goes down and its Node object is deleted; the machine comes back under the same name"
+  ping_start "$leg" "$POD"
+  t=$(date +%s)
+  touch "$work/out2/done" # the guest stops serving the host and powers off
+  timeout 300 tail --pid="$bootpid2" -f /dev/null || true
+  check 1 "node2's VM is down" sh -c "! kill -0 $bootpid2 2>/dev/null"
+  echo "\$ kubectl delete node node2"
+  kubectl delete node node2 | sed 's/^/  /'
+  node2_pods_gone() { [[ -z $(kubectl get pods -A --field-selector spec.nodeName=node2 -o name) ]]; }
+  check 300 "the pods bound to node2 are gone (the pod garbage collector)" node2_pods_gone
+  both_ready_on() { # N/M: red and blue are Ready on N of M nodes
+    local l
+    for l in red blue; do kubectl -n frr-k8s-evpn-system get l3vni $l -o jsonpath='{.status.ready}' | grep -qx "$1" || return 1; done
+  }
+  check 300 "L3VNI red is Ready on 1/1 nodes, blue on 1/1: node1 only" both_ready_on 1/1
+  leaf_type5_node2_gone() { ! leaf_type5 10.244.1.0 24 "$VTEP2"; }
+  check 300 "leaf: node2's type-5 route 10.244.1.0/24 is withdrawn" leaf_type5_node2_gone
+  gone=$(date +%s)
+  loss=$(ping_stop) || { echo "  red lost pings on node1 while node2 went away: $loss"; exit 1; }
+  fig "node2 down and deleted -> node1 only (red's pings lost on node1)" "$((gone - t)) s ($loss, $(overlay_loss))"
+  # The same machine boots again, with the same name: its kubelet registers a new
+  # Node object; the controller gives it the index it had (its RouterNodeStatus
+  # keeps it reserved for a grace period), so its VTEP and legs are the same.
+  mv "$work/out2" "$work/out2-before" && mkdir -p "$work/out2"
+  t=$(date +%s)
+  boot_node2
+  check 900 "node2 is Ready again (a new Node object, registered by its kubelet)" node2_ready
+  check 1 "node2 has its labels back from its kubelet" sh -c "kubectl get node node2 --show-labels | grep -q 'speaker=bird' && kubectl get node node2 --show-labels | grep -q 'evpn.example/blue=true'"
+  check 300 "node2 is up" test -e "$work/out2/node-started"
+  vtep2_back() { [[ $(kubectl -n frr-k8s-evpn-system get routernodestatus node2 -o jsonpath='{.status.vtepIP} {.status.lastReload.result}') == "$VTEP2 success" ]]; }
+  check 900 "RouterNodeStatus node2: its router took its configuration, VTEP $VTEP2 as before" vtep2_back
+  check 300 "L3VNI red is Ready on 2/2 nodes, blue on 2/2" both_ready_on 2/2
+  check 300 "BIRD on node2: its session to the router's leg $leg is Established again" bird_up
+  check 300 "leaf: type-5 route 10.244.1.0/24 via node2's VTEP $VTEP2 again" leaf_type5 10.244.1.0 24 "$VTEP2"
+  check 300 "the web2 pod on node2 is ready again" kubectl rollout status deploy/web2 --timeout=1s
+  POD2=$(kubectl get pods -l app=web2 --field-selector status.phase=Running -o jsonpath='{.items[0].status.podIP}')
+  check 300 "node1's web pod $POD pings node2's new web2 pod $POD2 again" from_pod guest "$POD" ping -c1 -W1 "$POD2"
+  back=$(date +%s)
+  fig "node2 booted again -> node1's pod pings node2's pod" "$((back - t)) s"
 fi
 
 # A restart the kubelet made is a bug of ours (a probe too impatient for a slow

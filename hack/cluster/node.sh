@@ -5,7 +5,9 @@
 # CNI plugins, kubelet and kube-proxy. It imports the images named in NODE_IMAGES first (so that nothing is
 # ever pulled), starts the node's daemons in the background and returns.
 # Env: NODE (node1 by default), RUN (control-plane.sh's folder: PKI and kubeconfigs),
-# NODE_BIN (kubelet, kube-proxy), NODE_IMAGES (OCI archives, space-separated), OUT (logs).
+# NODE_BIN (kubelet, kube-proxy), NODE_IMAGES (OCI archives, space-separated), OUT (logs),
+# NODE_LABELS (the kubelet's --node-labels: a Node object deleted and registered
+# again by its kubelet has these, and only these).
 : "${RUN:?}" "${NODE_BIN:?}" "${NODE_IMAGES:?}" "${OUT:?}"
 NODE=${NODE:-node1}
 # Each node has a qemu user network of its own (10.0.2.2 is this machine either way),
@@ -122,6 +124,6 @@ for i in $NODE_IMAGES; do
 done
 nodelog "containerd up, images imported: $(ctr -n k8s.io images ls -q | grep -vc sha256)"
 "$NODE_BIN/kubelet" --config=$etc/kubelet.yaml --kubeconfig="$RUN/kubelet-$NODE.kubeconfig" \
-  --hostname-override=$NODE --node-ip=$node_ip --v=1 >"$OUT/kubelet.log" 2>&1 &
+  --hostname-override=$NODE --node-ip=$node_ip ${NODE_LABELS:+--node-labels=$NODE_LABELS} --v=1 >"$OUT/kubelet.log" 2>&1 &
 "$NODE_BIN/kube-proxy" --config=$etc/kube-proxy.yaml >"$OUT/kube-proxy.log" 2>&1 &
 nodelog "kubelet and kube-proxy started"
