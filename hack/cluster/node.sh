@@ -28,8 +28,14 @@ mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 busybox modprobe dummy numdummies=0
 for m in overlay br_netfilter veth bridge vrf vxlan nf_conntrack nf_nat nf_tables nft_compat nft_chain_nat \
   xt_MASQUERADE xt_comment xt_mark xt_conntrack xt_addrtype xt_nat xt_statistic; do
-  busybox modprobe $m || nodelog "modprobe $m failed"
+  busybox modprobe $m || missing="${missing:-} $m"
 done
+# Without them kube-proxy exits and in-cluster clients' connections to the Service
+# IP leave through qemu's network instead, far from where it went wrong: stop here.
+if [[ -n ${missing:-} ]]; then
+  nodelog "kernel modules missing:$missing; not joining the cluster"
+  exit 1
+fi
 sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 \
   net.ipv4.conf.all.route_localnet=1
 # The management network: qemu's user network (10.0.2.2 is this machine's loopback).

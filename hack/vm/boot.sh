@@ -8,7 +8,10 @@
 # another guest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-vm=$("$here/setup.sh")
+# Resolved: the guest sees this machine's root under /newroot, where an absolute
+# symlink on the way (a worktree's .cache linked to another) would point elsewhere
+# and the kernel's modules would be missing.
+vm=$(realpath "$("$here/setup.sh")")
 script=$(realpath "$1")
 outdir=${2:-$(mktemp -d /tmp/evpnvm.XXXXXX)}
 mkdir -p "$outdir"
