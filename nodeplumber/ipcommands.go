@@ -6,7 +6,7 @@ import (
 
 // IPCommands describes a State as the iproute2 commands that would build it from
 // scratch, in the order DESIGN.md requires (devices down until FRR knows the VNI).
-// `evpnctl render` prints them for review; the plumber's benchmark uses them as the
+// `kubectl evpn render` prints them for review; the plumber's benchmark uses them as the
 // floor of kernel work.
 //
 // hostNetns names the namespace of the host legs; "" means PID 1's, the node's.

@@ -1,5 +1,5 @@
 // Package placement holds the rules that decide what every node runs, shared by
-// the controller, the node plumbers and evpnctl so that they can never disagree:
+// the controller, the node plumbers and kubectl-evpn so that they can never disagree:
 //
 //   - accept.go: which Underlays and L3VNIs are accepted, each alone and against
 //     all others. A verdict depends on the objects only, never on nodes: a node

@@ -10,7 +10,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
-// TestRender runs `evpnctl render` on manifests and compares with golden output.
+// TestRender runs `kubectl evpn render` on manifests and compares with golden output.
 func TestRender(t *testing.T) {
 	tests := []struct {
 		name string

@@ -1,8 +1,3 @@
-// Command evpnctl is the user's CLI. `evpnctl render` prints, for one node, what
-// the controller and the plumber would do with a set of Underlay and L3VNI
-// manifests: the FRRConfigurations, the router's frr.conf and the network devices.
-// It runs the same decision code as the controller and the plumber, so a change can
-// be reviewed before it is applied (GitOps) and a node's state explained.
 package main
 
 import (
@@ -33,17 +28,10 @@ type fileList []string
 func (f *fileList) String() string     { return strings.Join(*f, ",") }
 func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
 
-func main() {
-	if len(os.Args) < 2 || os.Args[1] != "render" {
-		fmt.Fprintln(os.Stderr, "usage: evpnctl render -f FILE [-f FILE...] --node NAME --node-index N [--node-labels k=v,...]")
-		os.Exit(2)
-	}
-	if err := render(os.Args[2:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "evpnctl render:", err)
-		os.Exit(1)
-	}
-}
-
+// render prints, for one node, what the controller and the plumber would do with
+// a set of Underlay and L3VNI manifests: the FRRConfigurations, the router's
+// frr.conf and the network devices. It runs the same decision code as they do, so
+// a change can be reviewed before it is applied (GitOps) and needs no cluster.
 func render(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	var files fileList
