@@ -6,7 +6,8 @@
 # the router image is built from the same package set. Prints the folder, which holds
 #   rootfs/           the root filesystem
 #   debian-version    the exact package version installed
-#   bin/run CMD...    runs any command inside the root (hack/frr/chroot.sh)
+#   bin/run CMD...    runs any command inside the root (bin/chroot.sh, a copy of
+#                     hack/frr/chroot.sh: the folder can move)
 #   bin/vtysh, bin/frr-reload.py   the two commands other programs call by path
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,8 +42,12 @@ if [[ ! -f $dir/debian-version ]]; then
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
 fi
 mkdir -p "$dir/bin"
+# The folder finds its own root: a checkout that is moved or copied (CI's clone
+# handing its .cache on) keeps working wrappers instead of ones that name a path
+# that is gone.
+install -m 0755 "$here/chroot.sh" "$dir/bin/chroot.sh"
 wrap() { # name, command inside the root (none: any), arguments after the caller's
-  printf '#!/bin/sh\nexec %q %q %s"$@"%s\n' "$here/chroot.sh" "$dir/rootfs" "${2:+$2 }" "${3:+ $3}" > "$dir/bin/$1.tmp"
+  printf '#!/bin/sh\nd=$(dirname "$0")\nexec "$d/chroot.sh" "$d/../rootfs" %s"$@"%s\n' "${2:+$2 }" "${3:+ $3}" > "$dir/bin/$1.tmp"
   chmod +x "$dir/bin/$1.tmp" && mv "$dir/bin/$1.tmp" "$dir/bin/$1"
 }
 wrap run
