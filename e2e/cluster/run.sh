@@ -40,6 +40,9 @@ go run ./cmd/mkimage build -o "$work/pause.oci.tar" -ref registry.k8s.io/pause:3
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/hello" ./hack/cluster/hello
 go run ./cmd/mkimage build -o "$work/hello.oci.tar" -ref localhost/hello:lab \
   -file "$work/hello=/hello:755" -entrypoint /hello -user 65535:65535 2>/dev/null
+# Our kubectl plugin, found by kubectl on PATH as a user's would be.
+mkdir -p "$work/bin" && go build -trimpath -o "$work/bin/kubectl-evpn" ./cmd/kubectl-evpn
+export PATH="$work/bin:$PATH"
 built=$(date +%s)
 
 ok=0
@@ -80,8 +83,12 @@ on1() { kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=$
 # folder (kept when the run fails).
 router_logs() {
   local c n
+  local pl
   for n in node1 node2; do
-    kubectl -n frr-k8s-evpn-system logs "$(kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=nodeplumber --field-selector spec.nodeName=$n -o name | head -1)" >"$work/plumber-$n.log" 2>&1 || true
+    pl=$(kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=nodeplumber --field-selector spec.nodeName=$n -o name | head -1)
+    kubectl -n frr-k8s-evpn-system logs "$pl" >"$work/plumber-$n.log" 2>&1 || true
+    # The one before a liveness restart too (a starved node restarted it once).
+    kubectl -n frr-k8s-evpn-system logs "$pl" --previous >"$work/plumber-$n-previous.log" 2>&1 || true
   done
   kubectl -n frr-k8s-evpn-system get routernodestatus -o yaml >"$work/routernodestatus.yaml" 2>&1 || true
   # FRR-K8s's pods too: each container, and the one before a restart (a crash loop
@@ -288,6 +295,9 @@ frrnodestate_ok() {
 check 300 "FRRNodeState node1: conversion and reload succeeded, neighbor $leg configured" frrnodestate_ok
 check 300 "L3VNI red is Ready on $nodes/$nodes nodes" sh -c "kubectl -n frr-k8s-evpn-system get l3vni red -o jsonpath='{.status.ready}' | grep -qx $nodes/$nodes"
 kubectl -n frr-k8s-evpn-system get l3vni -o wide | sed 's/^/  /'
+check 120 "kubectl evpn status: every node x L3VNI ready (exit 0)" kubectl evpn status
+echo "\$ kubectl evpn status -o wide"
+kubectl evpn status -o wide | sed 's/^/  /'
 
 echo "== MetalLB $METALLB_VERSION from its own chart, announcing a LoadBalancer IP through FRR-K8s"
 # FRR-K8s mode (its speaker runs no FRR of its own), no memberlist (the speaker runs
@@ -486,6 +496,9 @@ cond() { kubectl -n frr-k8s-evpn-system get l3vni red -o jsonpath="{.status.cond
 cond_is() { [[ $(cond "$1") == "$2" ]]; }
 check 300 "red's FRRConfigurationReady is False with FRR-K8s's error" cond_is reason FRRK8sFailed
 echo "  message: $(cond message)"
+evpn_status_names_frrk8s() { ! kubectl evpn status >"$work/evpn-status.txt" && grep -q '^node1 .*FRR-K8s failed: ' "$work/evpn-status.txt"; }
+check 120 "kubectl evpn status: exit 1, node1's row names FRR-K8s's failure" evpn_status_names_frrk8s
+sed 's/^/  /' "$work/evpn-status.txt"
 check 30 "FRR-K8s keeps its last good configuration: HOST1 still gets the answer from $SVC" host1_gets_web
 kubectl delete -f e2e/lab/manifests/frrconfiguration-conflict.yaml | sed 's/^/  /'
 check 300 "red's FRRConfigurationReady is True again" cond_is status True
@@ -638,6 +651,8 @@ if ((nodes > 1)); then
 fi
 check 30 "the underlay session with the leaf is still up" guest "$leaf_vtysh -c 'show bgp neighbors 192.168.11.1 json' | grep -q '\"bgpState\":\"Established\"'"
 check 30 "HOST1 no longer reaches the web pod" guest "! ip netns exec host1 ping -c1 -W1 $POD"
+echo "\$ kubectl evpn status"
+kubectl evpn status | sed 's/^/  /' || true
 fig "kubectl delete l3vni -> route withdrawn at the leaf" "$((withdrawn - t)) s"
 
 echo "== helm uninstall: the plumber gives node1 its NIC back"
