@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrstate"
 )
 
 // Reloader applies configurations to one FRR instance, one at a time.
@@ -604,3 +606,25 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// State reads FRR's EVPN state. It takes no lock: the commands only read, and a
+// read during a reload sees FRR between two configurations, as a person would.
+func (r *Reloader) State(ctx context.Context) (frrstate.Router, error) {
+	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
+	defer cancel()
+	return frrstate.Read(ctx, func(ctx context.Context, command string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, r.vtysh(), append(r.vtyArgs(), "-c", command)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			// vtysh prints "bgpd is not running" on stdout.
+			return nil, fmt.Errorf("FRR does not answer: %s", frrText(append(out, stderr.Bytes()...), err))
+		}
+		return out, nil
+	})
+}
+
+// stateTimeout bounds one read of the state: seven commands, each a table walk
+// of bgpd or zebra.
+const stateTimeout = 30 * time.Second

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrstate"
 )
 
 // MaxConfigBytes bounds a posted configuration (a thousand VRFs take ~1 MB).
@@ -34,8 +36,8 @@ type Response struct {
 	Message string `json:"message,omitempty"`
 }
 
-// Handler serves POST /config (apply the body) and GET /healthz (FRR answers and
-// runs the last good configuration).
+// Handler serves POST /config (apply the body), GET /healthz (FRR answers and
+// runs the last good configuration) and GET /state (FRR's EVPN state, read-only).
 func Handler(r *Reloader) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /config", func(w http.ResponseWriter, req *http.Request) {
@@ -66,6 +68,15 @@ func Handler(r *Reloader) http.Handler {
 			return
 		}
 		reply(w, http.StatusOK, Response{Result: ResultSuccess})
+	})
+	mux.HandleFunc("GET /state", func(w http.ResponseWriter, req *http.Request) {
+		st, err := r.State(req.Context())
+		if err != nil {
+			reply(w, http.StatusServiceUnavailable, Response{Result: ResultFailure, Message: err.Error()})
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(st)
 	})
 	return mux
 }
@@ -153,4 +164,29 @@ func (c *Client) Health(ctx context.Context) error {
 		return errors.New(r.Message)
 	}
 	return nil
+}
+
+// State reads the router's EVPN state (frrstate.Commands) from the reloader.
+func (c *Client) State(ctx context.Context) (frrstate.Router, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://reloader/state", nil)
+	if err != nil {
+		return frrstate.Router{}, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return frrstate.Router{}, fmt.Errorf("asking the reloader: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var r Response
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			return frrstate.Router{}, fmt.Errorf("reading the reloader's answer (HTTP %d): %w", resp.StatusCode, err)
+		}
+		return frrstate.Router{}, errors.New(r.Message)
+	}
+	var st frrstate.Router
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return frrstate.Router{}, fmt.Errorf("reading the router's state: %w", err)
+	}
+	return st, nil
 }

@@ -15,6 +15,7 @@ import (
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/e2e/frrinstance"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrstate"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrtemplates"
 )
 
@@ -248,6 +249,9 @@ type refusingApplier struct {
 }
 
 func (a *refusingApplier) Health(ctx context.Context) error { return a.next.Health(ctx) }
+func (a *refusingApplier) State(ctx context.Context) (frrstate.Router, error) {
+	return a.next.State(ctx)
+}
 
 func (a *refusingApplier) Apply(ctx context.Context, config string) (frrreload.Response, error) {
 	if strings.Contains(config, a.marker) {

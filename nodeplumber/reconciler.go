@@ -31,6 +31,7 @@ import (
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/addressing"
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrstate"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrtemplates"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/placement"
 )
@@ -40,6 +41,8 @@ type ConfigApplier interface {
 	Apply(ctx context.Context, config string) (frrreload.Response, error)
 	// Health says why FRR does not run the last good configuration (nil: it does).
 	Health(ctx context.Context) error
+	// State reads what the router's FRR says about EVPN.
+	State(ctx context.Context) (frrstate.Router, error)
 }
 
 // Reconciler is one node's plumber: it runs on its node what the controller
@@ -65,9 +68,14 @@ type Reconciler struct {
 	// RouterCheck is how often the router is asked whether FRR still runs the
 	// last good configuration (watchRouter); 0: never.
 	RouterCheck time.Duration
+	// LiveInterval is how often the router's EVPN state is read for the node's
+	// status (watchLive); 0: never. A status write follows only a change.
+	LiveInterval time.Duration
 	// StatusTimeout bounds a status write (0: 15 s).
 	StatusTimeout time.Duration
 
+	// live is the router's EVPN state at the last read that changed it.
+	live atomic.Pointer[Live]
 	// repost makes the next pass post the configuration again, even unchanged.
 	repost atomic.Bool
 	// lastConfig is the configuration the router last accepted: an unchanged one
@@ -104,7 +112,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 	if err != nil || p == nil {
 		return ctrl.Result{}, err
 	}
-	out := Outcome{Reload: r.lastReload}
+	out := Outcome{Reload: r.lastReload, Live: r.live.Load()}
 	var result ctrl.Result
 	if p.state == nil {
 		out.Running = State{Netns: r.Netns}
@@ -590,6 +598,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	watchers := []func(context.Context, chan<- event.GenericEvent) error{r.watchDevices}
 	if r.RouterCheck > 0 {
 		watchers = append(watchers, r.watchRouter)
+	}
+	if r.LiveInterval > 0 {
+		watchers = append(watchers, r.watchLive)
 	}
 	for _, w := range watchers {
 		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error { return w(ctx, wake) })); err != nil {

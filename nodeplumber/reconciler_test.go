@@ -21,6 +21,7 @@ import (
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/controllers"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/e2e/frrinstance"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrstate"
 )
 
 // countingApplier counts the configurations handed to the router.
@@ -31,6 +32,9 @@ type countingApplier struct {
 }
 
 func (c *countingApplier) Health(ctx context.Context) error { return c.next.Health(ctx) }
+func (c *countingApplier) State(ctx context.Context) (frrstate.Router, error) {
+	return c.next.State(ctx)
+}
 
 func (c *countingApplier) Apply(ctx context.Context, config string) (frrreload.Response, error) {
 	c.calls.Add(1)
@@ -191,7 +195,8 @@ func accept(u *evpnv1.Underlay) {
 // directApplier calls a Reloader in-process, as the socket client would remotely.
 type directApplier struct{ r *frrreload.Reloader }
 
-func (d directApplier) Health(ctx context.Context) error { return d.r.Healthy(ctx) }
+func (d directApplier) Health(ctx context.Context) error                   { return d.r.Healthy(ctx) }
+func (d directApplier) State(ctx context.Context) (frrstate.Router, error) { return d.r.State(ctx) }
 
 func (d directApplier) Apply(ctx context.Context, config string) (frrreload.Response, error) {
 	res, err := d.r.Apply(ctx, []byte(config))

@@ -2,6 +2,7 @@ package nodeplumber
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -9,6 +10,8 @@ import (
 
 	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/e2e/frrinstance"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrreload"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrstate"
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrtemplates"
 )
 
@@ -18,7 +21,8 @@ const sessionTimeout = 90 * time.Second // FRR under qemu's emulation is slow
 // the rendered configuration applied by the reloader to an FRR in the router
 // netns, a leaf FRR over the moved NIC and FRR-K8s's stand-in (an FRR in the host
 // netns) over each veth. Then an L3VNI goes without resetting the other's session,
-// and the router's FRR is killed and restarted without touching the kernel.
+// and the router's FRR is killed and restarted without touching the kernel. On
+// the way, the router's EVPN state is read as the plumber reports it.
 func TestRouterSessions(t *testing.T) {
 	requireVRF(t)
 	frrinstance.Require(t)
@@ -68,11 +72,17 @@ func TestRouterSessions(t *testing.T) {
 exit
 `)
 	hostFRR := frrinstance.StartIn(t, "frrk8s", l.host)
+	// FRR-K8s's stand-in announces one prefix to both VRFs: each advertises it
+	// to the fabric as a type-5 route.
 	hostFRR.Configure(t, `router bgp 64515
  bgp router-id 10.255.0.2
  no bgp ebgp-requires-policy
+ no bgp network import-check
  neighbor 192.169.10.1 remote-as 64512
  neighbor 192.169.11.1 remote-as 64512
+ address-family ipv4 unicast
+  network 10.98.0.0/24
+ exit-address-family
 exit
 `)
 
@@ -84,6 +94,25 @@ exit
 	if out := router.Vtysh(t, "show vrf vni"); !strings.Contains(out, "red") || !strings.Contains(out, "100") {
 		t.Errorf("zebra does not bind VNI 100 to VRF red:\n%s", out)
 	}
+	// The state the plumber reports, read from this FRR and kernel: the fabric
+	// session, both VNIs up in zebra, each with its host-leg session and the
+	// host's prefix advertised as type-5.
+	waitState(t, reloader, func(st frrstate.Router) string {
+		if len(st.Fabric) != 1 || st.Fabric[0].Peer != "192.168.11.2" || st.Fabric[0].State != "Established" || st.Fabric[0].Since.IsZero() {
+			return "fabric session to the leaf"
+		}
+		want := map[int]string{100: "192.169.10.2", 200: "192.169.11.2"}
+		for _, v := range st.VNIs {
+			if leg, ok := want[v.VNI]; ok && v.State == "Up" && v.RouterMAC != "" && v.Type5Advertised == 1 &&
+				len(v.HostSessions) == 1 && v.HostSessions[0].Peer == leg && v.HostSessions[0].State == "Established" && v.HostSessions[0].PrefixesReceived == 1 {
+				delete(want, v.VNI)
+			}
+		}
+		if len(want) > 0 {
+			return fmt.Sprintf("VNIs %v up with one type-5 route and their host session", want)
+		}
+		return ""
+	})
 
 	// red goes: its stanzas, then its devices; green's and the underlay's
 	// sessions stay.
@@ -149,4 +178,24 @@ exit
 	}
 	restarted.WaitEstablished(t, "green", "192.169.11.2", sessionTimeout)
 	restarted.WaitEstablished(t, "", "192.168.11.2", sessionTimeout)
+}
+
+// waitState reads the router's state until missing returns "" (it names what is
+// still missing), or fails after sessionTimeout with the last state read.
+func waitState(t *testing.T, r *frrreload.Reloader, missing func(frrstate.Router) string) {
+	t.Helper()
+	deadline := time.Now().Add(sessionTimeout)
+	for {
+		st, err := r.State(context.Background())
+		what := "a readable FRR"
+		if err == nil {
+			if what = missing(st); what == "" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the router's state never showed %s: %+v, %v", what, st, err)
+		}
+		time.Sleep(time.Second)
+	}
 }

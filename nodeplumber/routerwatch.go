@@ -2,12 +2,15 @@ package nodeplumber
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrstate"
 )
 
 // watchRouter asks the router's reloader every RouterCheck whether FRR runs the
@@ -53,5 +56,41 @@ func (r *Reconciler) wakeNode(ctx context.Context, wake chan<- event.GenericEven
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// watchLive reads the router's EVPN state every LiveInterval and wakes the node
+// when it differs from the last read, so that its status carries it. A quiet
+// node (same sessions, same counts; establishment times kept by
+// frrstate.Steady) wakes nothing and writes nothing.
+func (r *Reconciler) watchLive(ctx context.Context, wake chan<- event.GenericEvent) error {
+	log := ctrl.LoggerFrom(ctx).WithName("live-state")
+	t := time.NewTicker(r.LiveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		cur := &Live{}
+		prev := r.live.Load()
+		if st, err := r.Reloader.State(ctx); err != nil {
+			cur.Err = "the router's FRR could not be read: " + err.Error()
+		} else if prev != nil {
+			cur.Router = frrstate.Steady(prev.Router, st)
+		} else {
+			cur.Router = st
+		}
+		if prev != nil && reflect.DeepEqual(*prev, *cur) {
+			continue
+		}
+		if cur.Err != "" {
+			log.Info("the router's FRR could not be read", "reason", cur.Err)
+		}
+		r.live.Store(cur)
+		if !r.wakeNode(ctx, wake) {
+			return nil
+		}
 	}
 }

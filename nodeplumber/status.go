@@ -18,6 +18,8 @@ type Outcome struct {
 	ApplyErr error
 	// Reload is the last reload of the router's FRR; nil until one is known.
 	Reload *evpnv1.ReloadResult
+	// Live is the router's EVPN state at the last read; nil until one.
+	Live *Live
 }
 
 func (o Outcome) reloadProblem() *placement.Problem {
@@ -100,6 +102,7 @@ func NodeStatus(plan placement.NodePlan, d Decision, o Outcome, prev []metav1.Co
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, problems.Reason(), placement.ConditionMessage(problems.Message())
 	}
 	meta.SetStatusCondition(&st.Conditions, cond)
+	withLive(&st, o.Live)
 	return st
 }
 

@@ -47,6 +47,15 @@ func DescribeNode(w io.Writer, s *Snapshot, name string) bool {
 		if r := st.LastReload; r != nil {
 			fmt.Fprintf(w, "  Last reload:\t%s at %s%s\n", r.Result, r.Time.UTC().Format("2006-01-02T15:04:05Z"), suffix(r.Message))
 		}
+		switch {
+		case st.LiveError != "":
+			fmt.Fprintf(w, "  Live state:\t%s\n", st.LiveError)
+		case st.FabricSessions != "":
+			fmt.Fprintf(w, "  Fabric sessions:\t%s established\n", st.FabricSessions)
+			for _, f := range st.Fabric {
+				fmt.Fprintf(w, "    %s\n", sessionLine(f))
+			}
+		}
 		ok = writeConditions(w, "  ", st.Conditions) && ok
 	}
 	fmt.Fprintln(w, "FRR-K8s:")
@@ -144,10 +153,26 @@ func writeRow(w io.Writer, r Row) bool {
 		fmt.Fprintf(w, ", generation %s, speaker %s, host session %s", generationCell(r), dash(r.Speaker), hostCell(r))
 	}
 	fmt.Fprintln(w)
+	if e := r.EVPN; e != nil {
+		fmt.Fprintf(w, "    EVPN: VNI %s, router MAC %s, type-5 received %d, advertised %d, remote VTEPs %s\n",
+			e.VNIState, dash(e.RouterMAC), e.Type5Received, e.Type5Advertised, dash(strings.Join(e.RemoteVTEPs, ", ")))
+		for _, h := range e.HostSessions {
+			fmt.Fprintf(w, "    router's host-leg session: %s\n", sessionLine(h))
+		}
+	}
 	if r.Problem != "" {
 		fmt.Fprintf(w, "    problem: %s\n    next:    %s\n", r.Problem, r.Next)
 	}
 	return r.Ready
+}
+
+// sessionLine is one of the router's sessions as FRR reports it.
+func sessionLine(b evpnv1.BGPSessionStatus) string {
+	l := fmt.Sprintf("%s %s, %d prefixes received", b.Peer, b.State, b.PrefixesReceived)
+	if b.Since != nil {
+		l += ", since " + b.Since.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return l
 }
 
 func suffix(msg string) string {

@@ -19,7 +19,7 @@ const (
 // the next step; colour paints problems red.
 func WriteTable(w io.Writer, rows []Row, wide, colour bool) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	head := []string{"NODE", "L3VNI", "VNI", "VRF", "READY", "HOST-SESSION", "FRR-K8S", "RELOAD"}
+	head := []string{"NODE", "L3VNI", "VNI", "VRF", "READY", "HOST-SESSION", "FABRIC", "TYPE5-IN/OUT", "VTEPS", "FRR-K8S", "RELOAD"}
 	if wide {
 		head = append(head, "GENERATION", "SPEAKER", "ROUTER-LEG")
 	}
@@ -29,7 +29,7 @@ func WriteTable(w io.Writer, rows []Row, wide, colour bool) error {
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, r := range rows {
-		cells := []string{dash(r.Node), r.L3VNI, vni(r.VNI), dash(r.VRF), yesNo(r.Ready), hostCell(r), frrK8sCell(r), dash(r.RouterReload)}
+		cells := []string{dash(r.Node), r.L3VNI, vni(r.VNI), dash(r.VRF), yesNo(r.Ready), hostCell(r), dash(r.Fabric), type5Cell(r), vtepsCell(r), frrK8sCell(r), dash(r.RouterReload)}
 		if wide {
 			cells = append(cells, generationCell(r), dash(r.Speaker), dash(r.HostPeer))
 		}
@@ -89,6 +89,22 @@ func frrK8sCell(r Row) string {
 		return dash(r.FRRK8s)
 	}
 	return "failed"
+}
+
+// type5Cell is "received/advertised" for the L3VNI's VRF.
+func type5Cell(r Row) string {
+	if r.EVPN == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", r.EVPN.Type5Received, r.EVPN.Type5Advertised)
+}
+
+// vtepsCell counts the remote VTEPs the VRF sends VXLAN to.
+func vtepsCell(r Row) string {
+	if r.EVPN == nil {
+		return "-"
+	}
+	return fmt.Sprint(len(r.EVPN.RemoteVTEPs))
 }
 
 func generationCell(r Row) string {

@@ -68,6 +68,11 @@ type Row struct {
 	FRRK8s string `json:"frrK8s,omitempty"`
 	// RouterReload is the result of the router's last FRR reload.
 	RouterReload string `json:"routerReload,omitempty"`
+	// Fabric is the router's fabric sessions, "established/configured", and
+	// EVPN the L3VNI as the router's FRR runs it: both from the node's
+	// RouterNodeStatus, absent until its plumber read them.
+	Fabric string                 `json:"fabric,omitempty"`
+	EVPN   *evpnv1.L3VNIEVPNState `json:"evpn,omitempty"`
 	// Problem says what is wrong, Next what to look at; both empty when Ready.
 	Problem string `json:"problem,omitempty"`
 	Next    string `json:"next,omitempty"`
@@ -182,9 +187,10 @@ func nodeRow(s *Snapshot, n placement.Node, on placement.L3VNIOnNode, rs *evpnv1
 		if lr := rs.Status.LastReload; lr != nil {
 			r.RouterReload = lr.Result
 		}
+		r.Fabric = rs.Status.FabricSessions
 	}
 	if report != nil {
-		r.NodeGeneration = report.ObservedGeneration
+		r.NodeGeneration, r.EVPN = report.ObservedGeneration, report.EVPN
 	}
 	if placement.Selects(l.Spec.FRRK8s.NodeSelector, n.Labels) {
 		r.Speaker = SpeakerFRRK8s
@@ -199,8 +205,10 @@ func nodeRow(s *Snapshot, n placement.Node, on placement.L3VNIOnNode, rs *evpnv1
 		r.Problem, r.Next = "the node's plumber has not reported (no RouterNodeStatus)",
 			"is the nodeplumber pod running on "+n.Name+"? kubectl -n "+ns+" get pods -o wide"
 	case report != nil && report.ObservedGeneration == l.Generation && report.Ready:
-		// Applied; what follows is the host session's side.
-		r.Problem = frrK8sProblem(&r, s, ns, l.Name)
+		// Applied; what follows is the router's FRR, then the host session's side.
+		if r.Problem = routerProblem(&r, rs, ns); r.Problem == "" {
+			r.Problem = frrK8sProblem(&r, s, ns, l.Name)
+		}
 	case report != nil && report.Message != "":
 		r.Problem, r.Next = "the node cannot run it: "+report.Message, "kubectl -n "+ns+" logs <nodeplumber pod on "+n.Name+">"
 	default:
@@ -209,6 +217,30 @@ func nodeRow(s *Snapshot, n placement.Node, on placement.L3VNIOnNode, rs *evpnv1
 	}
 	r.Ready = r.Problem == ""
 	return r
+}
+
+// routerProblem judges what the router's FRR runs for an applied L3VNI, as the
+// plumber last read it: FRR answers, a fabric session is up, zebra has the VNI
+// up. It sets r.Next and returns the problem ("" when none, or nothing read).
+func routerProblem(r *Row, rs *evpnv1.RouterNodeStatus, ns string) string {
+	exec := "kubectl -n " + ns + " exec <router pod on " + r.Node + "> -c frr -- vtysh -c "
+	st := rs.Status
+	switch {
+	case st.LiveError != "":
+		r.Next = "kubectl -n " + ns + " describe pod <router pod on " + r.Node + ">"
+		return st.LiveError
+	case st.FabricSessions != "" && strings.HasPrefix(st.FabricSessions, "0/"):
+		r.Next = exec + "'show bgp summary'"
+		return "no fabric session is established (" + st.FabricSessions + ")"
+	case r.EVPN == nil && st.FabricSessions != "":
+		// FRR was read, and does not run the VNI under this VRF.
+		r.Next = exec + "'show vrf vni'"
+		return fmt.Sprintf("the router's FRR does not run VNI %d in VRF %s", r.VNI, r.VRF)
+	case r.EVPN != nil && r.EVPN.VNIState != "Up":
+		r.Next = exec + "'show evpn vni detail'"
+		return fmt.Sprintf("zebra reports VNI %d %s", r.VNI, r.EVPN.VNIState)
+	}
+	return ""
 }
 
 // frrK8sProblem judges the host session of an applied L3VNI, when FRR-K8s speaks

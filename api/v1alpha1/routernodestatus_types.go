@@ -44,6 +44,61 @@ type RouterNodeStatusStatus struct {
 	// LastReload is the outcome of the last FRR reload.
 	// +optional
 	LastReload *ReloadResult `json:"lastReload,omitempty"`
+	// Fabric are the router's BGP sessions to the fabric (leaves or route
+	// reflectors), as its FRR reports them. Read every live-status interval and
+	// written only when a state or a count changed.
+	// +listType=map
+	// +listMapKey=peer
+	// +optional
+	Fabric []BGPSessionStatus `json:"fabric,omitempty"`
+	// FabricSessions sums Fabric up: "established/configured" ("1/2").
+	// +optional
+	FabricSessions string `json:"fabricSessions,omitempty"`
+	// RemoteVTEPs counts the distinct VTEPs that any of the node's L3VNIs
+	// sends VXLAN to.
+	// +optional
+	RemoteVTEPs *int32 `json:"remoteVTEPs,omitempty"`
+	// LiveError says why the router's FRR could not be read (it restarts, or
+	// the router pod is not running); the live fields are then absent.
+	// +optional
+	LiveError string `json:"liveError,omitempty"`
+}
+
+// BGPSessionStatus is one BGP session of the router.
+type BGPSessionStatus struct {
+	// Peer is the neighbor's address.
+	Peer string `json:"peer"`
+	// State is FRR's: Established, Active, Connect, Idle, OpenSent, OpenConfirm.
+	State string `json:"state"`
+	// Since is when the session was established; absent when it is not.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
+	// PrefixesReceived counts the prefixes received (EVPN routes on a fabric
+	// session, unicast prefixes on a host-leg session).
+	PrefixesReceived int32 `json:"prefixesReceived"`
+}
+
+// L3VNIEVPNState is what the router's FRR says about one L3VNI.
+type L3VNIEVPNState struct {
+	// VNIState is zebra's state of the VNI: Up once its VRF, VXLAN device
+	// and bridge exist and are up.
+	VNIState string `json:"vniState"`
+	// RouterMAC is the MAC this node advertises for the VRF.
+	// +optional
+	RouterMAC string `json:"routerMAC,omitempty"`
+	// RemoteVTEPs are the VTEPs the VRF has router MACs for.
+	// +listType=set
+	// +optional
+	RemoteVTEPs []string `json:"remoteVTEPs,omitempty"`
+	// Type5Advertised counts the type-5 routes the node originates for the VNI.
+	Type5Advertised int32 `json:"type5Advertised"`
+	// Type5Received counts the VRF's prefixes imported from the fabric.
+	Type5Received int32 `json:"type5Received"`
+	// HostSessions are the router's sessions to FRR-K8s on the host leg.
+	// +listType=map
+	// +listMapKey=peer
+	// +optional
+	HostSessions []BGPSessionStatus `json:"hostSessions,omitempty"`
 }
 
 // UnderlayNodeState is the Underlay's state on one node.
@@ -80,6 +135,10 @@ type L3VNINodeState struct {
 	// Message says what is wrong when not ready.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// EVPN is the L3VNI as the router's FRR runs it (absent until read, or
+	// when FRR does not run it).
+	// +optional
+	EVPN *L3VNIEVPNState `json:"evpn,omitempty"`
 }
 
 // ReloadResult is the outcome of one FRR reload.
@@ -109,6 +168,8 @@ const (
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Reload",type=string,JSONPath=`.status.lastReload.result`
+// +kubebuilder:printcolumn:name="Fabric",type=string,JSONPath=`.status.fabricSessions`
+// +kubebuilder:printcolumn:name="Remote-VTEPs",type=integer,JSONPath=`.status.remoteVTEPs`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type RouterNodeStatus struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -147,8 +147,8 @@ func seedCluster(t *testing.T, cfg *rest.Config) {
 	for _, ns := range []string{"evpn-status", "evpn-ready", "frr-k8s-system"} {
 		must(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	}
-	speakers := map[string]string{"node-a": "frr-k8s", "node-b": "frr-k8s", "node-c": "frr-k8s", "node-d": "bird", "node-e": "frr-k8s", "node-f": "frr-k8s"}
-	for i, name := range []string{"node-a", "node-b", "node-c", "node-d", "node-e", "node-f"} {
+	speakers := map[string]string{"node-a": "frr-k8s", "node-b": "frr-k8s", "node-c": "frr-k8s", "node-d": "bird", "node-e": "frr-k8s", "node-f": "frr-k8s", "node-g": "bird"}
+	for i, name := range []string{"node-a", "node-b", "node-c", "node-d", "node-e", "node-f", "node-g"} {
 		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"evpn": "yes", "speaker": speakers[name], "letter": name[len(name)-1:]}}}
 		if name != "node-f" {
 			n.Annotations = map[string]string{evpnv1.NodeIndexAnnotation: fmt.Sprint(i)}
@@ -198,7 +198,27 @@ func seedCluster(t *testing.T, cfg *rest.Config) {
 	publish(l3vni("evpn-status", "green", 300, "192.169.12.0/24", map[string]string{"evpn": "nowhere"}), true, "", "0/0")
 	publish(l3vni("evpn-ready", "red", 100, "192.169.10.0/24", map[string]string{"letter": "a"}), true, "", "1/1")
 
-	report := func(ns, node string, index int32, gen int64, ready bool, msg string) {
+	// What the plumbers read from their routers' FRR.
+	since := metav1.NewTime(reloadTime.Add(30 * time.Second))
+	established := func(peer string, prefixes int32) evpnv1.BGPSessionStatus {
+		return evpnv1.BGPSessionStatus{Peer: peer, State: "Established", Since: &since, PrefixesReceived: prefixes}
+	}
+	liveUp := func(st *evpnv1.RouterNodeStatusStatus) {
+		vteps := int32(2)
+		st.Fabric, st.FabricSessions, st.RemoteVTEPs = []evpnv1.BGPSessionStatus{established("192.168.11.2", 3)}, "1/1", &vteps
+		st.L3VNIs[0].EVPN = &evpnv1.L3VNIEVPNState{VNIState: "Up", RouterMAC: "5e:3d:ff:e6:14:a7",
+			RemoteVTEPs: []string{"100.64.0.1", "100.65.0.2"}, Type5Advertised: 2, Type5Received: 1,
+			HostSessions: []evpnv1.BGPSessionStatus{established("192.169.10.2", 2)}}
+	}
+	fabricDown := func(st *evpnv1.RouterNodeStatusStatus) {
+		vteps := int32(0)
+		st.Fabric, st.FabricSessions, st.RemoteVTEPs = []evpnv1.BGPSessionStatus{{Peer: "192.168.11.2", State: "Active"}}, "0/1", &vteps
+		st.L3VNIs[0].EVPN = &evpnv1.L3VNIEVPNState{VNIState: "Up", RouterMAC: "5e:3d:ff:e6:14:a8"}
+	}
+	unreadable := func(st *evpnv1.RouterNodeStatusStatus) {
+		st.LiveError = "the router's FRR could not be read: show bgp vrf all summary json: FRR does not answer: bgpd is not running"
+	}
+	report := func(ns, node string, index int32, gen int64, ready bool, msg string, live ...func(*evpnv1.RouterNodeStatusStatus)) {
 		t.Helper()
 		rs := &evpnv1.RouterNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: node, Namespace: ns}}
 		must(c.Create(ctx, rs))
@@ -210,13 +230,17 @@ func seedCluster(t *testing.T, cfg *rest.Config) {
 			LastReload: &evpnv1.ReloadResult{Time: reloadTime, Result: evpnv1.ReloadSuccess},
 			Conditions: []metav1.Condition{{Type: evpnv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Applied", LastTransitionTime: reloadTime}},
 		}
+		for _, f := range live {
+			f(&rs.Status)
+		}
 		must(c.Status().Update(ctx, rs))
 	}
-	report("evpn-status", "node-a", 0, 1, true, "")
+	report("evpn-status", "node-a", 0, 1, true, "", liveUp)
 	report("evpn-status", "node-b", 1, 1, true, "")
-	report("evpn-status", "node-d", 3, 1, true, "")
+	report("evpn-status", "node-d", 3, 1, true, "", fabricDown)
 	report("evpn-status", "node-e", 4, 1, true, "")
-	report("evpn-ready", "node-a", 0, 1, true, "")
+	report("evpn-status", "node-g", 6, 1, true, "", unreadable)
+	report("evpn-ready", "node-a", 0, 1, true, "", liveUp)
 
 	session := func(node, state string) {
 		t.Helper()

@@ -32,6 +32,7 @@ func main() {
 	netns := flag.String("netns", nodeplumber.DefaultNetns, "the router's named network namespace")
 	socket := flag.String("reloader-socket", "/run/frr-k8s-evpn/reloader.sock", "the router's reloader socket")
 	routerCheck := flag.Duration("router-check", 10*time.Second, "how often to ask the router whether FRR still runs the last good configuration (0: never)")
+	liveInterval := flag.Duration("live-status-interval", 30*time.Second, "how often to read the router's EVPN state (sessions, VNIs, remote VTEPs, type-5 counts) into the node's status; a write follows only a change (0: never)")
 	stateFile := flag.String("state-file", "/run/frr-k8s-evpn/plumber/applied.json", "where the plumber keeps the state the node last applied (on tmpfs: it describes kernel state, which a reboot loses too)")
 	cleanup := flag.Bool("cleanup", false, "uninstall: move the underlay NICs back to the host with their addresses, remove every device the plumber made and the router's netns, then exit")
 	nodeIPs := flag.String("node-ips", os.Getenv("NODE_IPS"), "this node's addresses, comma-separated (default $NODE_IPS, from the pod's status.hostIPs): an underlay NIC that carries one is never moved")
@@ -90,7 +91,7 @@ func main() {
 		Kernel:    &nodeplumber.Kernel{Log: log.WithName("kernel")},
 		Reloader:  frrreload.NewClient(*socket),
 		Recorder:  mgr.GetEventRecorder("frr-k8s-evpn-nodeplumber"),
-		StateFile: *stateFile, RouterCheck: *routerCheck,
+		StateFile: *stateFile, RouterCheck: *routerCheck, LiveInterval: *liveInterval,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		log.Error(err, "setting up")

@@ -1,0 +1,66 @@
+package nodeplumber
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	evpnv1 "github.com/frr-k8s-evpn/frr-k8s-evpn/api/v1alpha1"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrstate"
+)
+
+// TestWithLive: what the router's FRR says lands on the L3VNI it runs (same VNI
+// and VRF), remote VTEPs are counted once per node, and an unreadable FRR
+// leaves only its reason.
+func TestWithLive(t *testing.T) {
+	since := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	router := frrstate.Router{
+		Fabric: []frrstate.Session{
+			{Peer: "192.168.11.2", State: "Established", Since: since, PrefixesReceived: 3},
+			{Peer: "192.168.12.2", State: "Active"},
+		},
+		VNIs: []frrstate.VNI{
+			{VNI: 100, VRF: "red", State: "Up", RemoteVTEPs: []string{"100.64.0.1", "100.65.0.2"}, Type5Advertised: 2, Type5Received: 1,
+				HostSessions: []frrstate.Session{{Peer: "192.169.10.2", State: "Established", Since: since, PrefixesReceived: 2}}},
+			{VNI: 200, VRF: "green", State: "Up", RemoteVTEPs: []string{"100.64.0.1"}},
+			// FRR still binds VNI 300 to the VRF an older generation named.
+			{VNI: 300, VRF: "old", State: "Up", RemoteVTEPs: []string{"100.64.0.9"}},
+		},
+	}
+	base := func() evpnv1.RouterNodeStatusStatus {
+		return evpnv1.RouterNodeStatusStatus{L3VNIs: []evpnv1.L3VNINodeState{
+			{Name: "red", VNI: 100, VRF: "red"}, {Name: "green", VNI: 200, VRF: "green"}, {Name: "blue", VNI: 300, VRF: "blue"},
+		}}
+	}
+	mt := metav1.NewTime(since)
+	two := int32(2)
+
+	st := base()
+	withLive(&st, &Live{Router: router})
+	want := base()
+	want.Fabric = []evpnv1.BGPSessionStatus{
+		{Peer: "192.168.11.2", State: "Established", Since: &mt, PrefixesReceived: 3},
+		{Peer: "192.168.12.2", State: "Active"},
+	}
+	want.FabricSessions, want.RemoteVTEPs = "1/2", &two
+	want.L3VNIs[0].EVPN = &evpnv1.L3VNIEVPNState{VNIState: "Up", RemoteVTEPs: []string{"100.64.0.1", "100.65.0.2"}, Type5Advertised: 2, Type5Received: 1,
+		HostSessions: []evpnv1.BGPSessionStatus{{Peer: "192.169.10.2", State: "Established", Since: &mt, PrefixesReceived: 2}}}
+	want.L3VNIs[1].EVPN = &evpnv1.L3VNIEVPNState{VNIState: "Up", RemoteVTEPs: []string{"100.64.0.1"}}
+	if !reflect.DeepEqual(st, want) {
+		t.Errorf("got  %+v\nwant %+v", st, want)
+	}
+
+	st = base()
+	withLive(&st, &Live{Err: "the router's FRR could not be read: bgpd is not running"})
+	if st.LiveError == "" || st.Fabric != nil || st.FabricSessions != "" || st.L3VNIs[0].EVPN != nil {
+		t.Errorf("unreadable FRR: %+v", st)
+	}
+
+	st = base()
+	withLive(&st, nil)
+	if !reflect.DeepEqual(st, base()) {
+		t.Errorf("nothing read yet, yet the status changed: %+v", st)
+	}
+}
