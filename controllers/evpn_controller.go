@@ -352,13 +352,30 @@ func (r *EVPNReconciler) applyUnderlay(ctx context.Context, p *UnderlayPlan) err
 	return nil
 }
 
-// recordTransitions emits Events when an object becomes rejected or accepted again,
-// or when a failure appears. The first acceptance of a new object is the normal
-// path and emits nothing, to keep API writes proportional to problems.
+// recordTransitions emits the Events transitionEvents decides.
 func (r *EVPNReconciler) recordTransitions(obj client.Object, before, after []metav1.Condition) {
 	if r.Recorder == nil {
 		return
 	}
+	for _, e := range transitionEvents(before, after) {
+		r.Recorder.Eventf(obj, nil, e.Type, e.Reason, e.Action, "%s", e.Note)
+	}
+}
+
+// objectEvent is one Event on an Underlay or L3VNI.
+type objectEvent struct{ Type, Reason, Action, Note string }
+
+// failureReasons are the Ready and FRRConfigurationReady reasons that are a
+// failure worth an Event (not the waiting ones, such as nodes still applying).
+var failureReasons = map[string]bool{ReasonFRRK8sFailed: true, ReasonNodeFailed: true, ReasonWriteFailed: true}
+
+// transitionEvents decides the Events of a status change: an object becomes
+// rejected or accepted again, a failure appears, a failure is gone. The first
+// acceptance of a new object is the normal path and emits nothing, to keep API
+// writes proportional to problems. Only transitions emit: the same failure seen
+// again is not a new Event.
+func transitionEvents(before, after []metav1.Condition) []objectEvent {
+	var out []objectEvent
 	changed := func(typ string) (old, cur *metav1.Condition, ok bool) {
 		old, cur = meta.FindStatusCondition(before, typ), meta.FindStatusCondition(after, typ)
 		if cur == nil || (old != nil && old.Status == cur.Status && old.Reason == cur.Reason) {
@@ -369,16 +386,22 @@ func (r *EVPNReconciler) recordTransitions(obj client.Object, before, after []me
 	if old, cur, ok := changed(evpnv1.ConditionAccepted); ok {
 		switch {
 		case cur.Status == metav1.ConditionFalse:
-			r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, "Rejected", "Validate", "%s", cur.Message)
+			out = append(out, objectEvent{corev1.EventTypeWarning, "Rejected", "Validate", cur.Message})
 		case old != nil && old.Status == metav1.ConditionFalse:
-			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "Accepted", "Validate", "accepted")
+			out = append(out, objectEvent{corev1.EventTypeNormal, "Accepted", "Validate", "accepted"})
 		}
 	}
 	for _, typ := range []string{evpnv1.ConditionFRRConfigurationReady, evpnv1.ConditionReady} {
-		if _, cur, ok := changed(typ); ok && (cur.Reason == ReasonFRRK8sFailed || cur.Reason == ReasonNodeFailed || cur.Reason == ReasonWriteFailed) {
-			r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, cur.Reason, "Apply", "%s", cur.Message)
+		old, cur, ok := changed(typ)
+		switch {
+		case !ok:
+		case failureReasons[cur.Reason]:
+			out = append(out, objectEvent{corev1.EventTypeWarning, cur.Reason, "Apply", cur.Message})
+		case cur.Status == metav1.ConditionTrue && old != nil && failureReasons[old.Reason]:
+			out = append(out, objectEvent{corev1.EventTypeNormal, evpnv1.EventRecovered, "Apply", typ + ": " + cur.Message + " (was " + old.Reason + ")"})
 		}
 	}
+	return out
 }
 
 func containsAll(have, want map[string]string) bool {

@@ -542,7 +542,7 @@ func storedConditions(st *evpnv1.RouterNodeStatus) []metav1.Condition {
 }
 
 // writeStatus writes the node's RouterNodeStatus when it differs, and an Event
-// when its Ready condition turns to a new failure.
+// when its Ready condition changes (readyEvent).
 func (r *Reconciler) writeStatus(ctx context.Context, cur *evpnv1.RouterNodeStatus, want evpnv1.RouterNodeStatusStatus) error {
 	// The plumber has one worker: a status write that hangs on an unreachable API
 	// server (30-43 s seen in a loaded lab) would hold up the retry of a reload.
@@ -573,8 +573,8 @@ func (r *Reconciler) writeStatus(ctx context.Context, cur *evpnv1.RouterNodeStat
 		return fmt.Errorf("updating RouterNodeStatus %s: %w", r.NodeName, err)
 	}
 	after := meta.FindStatusCondition(want.Conditions, evpnv1.ConditionReady)
-	if r.Recorder != nil && after != nil && after.Status == metav1.ConditionFalse && (before == nil || before.Reason != after.Reason || before.Status != after.Status) {
-		r.Recorder.Eventf(cur, nil, corev1.EventTypeWarning, after.Reason, "Plumb", "%s", after.Message)
+	if e := readyEvent(before, after); r.Recorder != nil && e != nil {
+		r.Recorder.Eventf(cur, nil, e.Type, e.Reason, "Plumb", "%s", e.Note)
 	}
 	return nil
 }

@@ -14,6 +14,11 @@ const (
 	ConditionFRRConfigurationReady = "FRRConfigurationReady"
 )
 
+// EventRecovered is the reason of the Event on an object (an L3VNI, an Underlay,
+// a node's RouterNodeStatus) that works again after a failure: the controller
+// and the plumbers both emit it.
+const EventRecovered = "Recovered"
+
 // DefaultNamespace holds the Underlays, L3VNIs and RouterNodeStatuses unless the
 // programs are told otherwise (--namespace).
 const DefaultNamespace = "frr-k8s-evpn-system"
