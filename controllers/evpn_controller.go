@@ -117,6 +117,7 @@ func (r *EVPNReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 		now = r.Now
 	}
 	plan := Evaluate(w, metav1.NewTime(now().Truncate(time.Second)))
+	recordDecision(&plan, w)
 	r.forgetGone(w)
 
 	var errs []error

@@ -93,11 +93,13 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
-	if err := (&NodeIndexReconciler{Client: mgr.GetClient(), Namespace: opts.Namespace, Grace: opts.NodeIndexGrace}).SetupWithManager(mgr); err != nil {
+	// Every write of the controller is counted (frr_k8s_evpn_controller_writes_total).
+	writer := countWrites(mgr.GetClient())
+	if err := (&NodeIndexReconciler{Client: writer, Namespace: opts.Namespace, Grace: opts.NodeIndexGrace}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the node index controller: %w", err)
 	}
 	r := &EVPNReconciler{
-		Client:          mgr.GetClient(),
+		Client:          writer,
 		Namespace:       opts.Namespace,
 		FRRK8sNamespace: opts.FRRK8sNamespace,
 		Recorder:        mgr.GetEventRecorder("frr-k8s-evpn-controller"),

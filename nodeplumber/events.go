@@ -13,7 +13,8 @@ type Event struct {
 }
 
 // readyEvent decides the Event for a change of the node's Ready condition (nil
-// before: the node's first status): its first apply, a new failure, a recovery.
+// before: the node's first status): its first apply (also after waiting for the
+// router's first answer), a new failure, a recovery.
 // Nothing else makes one, so that a pass that changes nothing, or only counts,
 // makes none: Events follow transitions, which is their deduplication.
 func readyEvent(before, after *metav1.Condition) *Event {
@@ -23,7 +24,9 @@ func readyEvent(before, after *metav1.Condition) *Event {
 	switch {
 	case after.Status == metav1.ConditionFalse:
 		return &Event{Type: corev1.EventTypeWarning, Reason: after.Reason, Note: after.Message}
-	case before == nil || before.Status == metav1.ConditionUnknown:
+	case before == nil || before.Status == metav1.ConditionUnknown || before.Reason == ReasonNotReloaded:
+		// A new node waits for its router's first answer: that is no failure to
+		// recover from, and the same holds for a router pod that restarted.
 		return &Event{Type: corev1.EventTypeNormal, Reason: after.Reason, Note: after.Message}
 	case before.Status == metav1.ConditionFalse:
 		return &Event{Type: corev1.EventTypeNormal, Reason: evpnv1.EventRecovered, Note: after.Message + " again (was " + before.Reason + ": " + before.Message + ")"}

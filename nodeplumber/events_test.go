@@ -12,6 +12,7 @@ import (
 func TestReadyEvent(t *testing.T) {
 	ready := &metav1.Condition{Status: metav1.ConditionTrue, Reason: ReasonApplied, Message: "the node runs the accepted version of everything that selects it"}
 	reloadFailed := &metav1.Condition{Status: metav1.ConditionFalse, Reason: ReasonReloadFailed, Message: "FRR reload failed: line 3"}
+	notAnswering := &metav1.Condition{Status: metav1.ConditionFalse, Reason: ReasonNotReloaded, Message: "the router's FRR has not confirmed the configuration yet"}
 	nicMissing := &metav1.Condition{Status: metav1.ConditionFalse, Reason: "NICNotFound", Message: "eth9 not found"}
 	for _, tc := range []struct {
 		name          string
@@ -20,6 +21,8 @@ func TestReadyEvent(t *testing.T) {
 	}{
 		{"first apply", nil, ready, &Event{"Normal", ReasonApplied, ready.Message}},
 		{"first status is a failure", nil, reloadFailed, &Event{"Warning", ReasonReloadFailed, reloadFailed.Message}},
+		{"applied once the router answered", notAnswering, ready, &Event{"Normal", ReasonApplied, ready.Message}},
+		{"the router stops answering", ready, notAnswering, &Event{"Warning", ReasonNotReloaded, notAnswering.Message}},
 		{"nothing changed", ready, ready, nil},
 		{"the same failure again", reloadFailed, reloadFailed, nil},
 		{"reload failed", ready, reloadFailed, &Event{"Warning", ReasonReloadFailed, reloadFailed.Message}},

@@ -118,8 +118,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 		out.Running = State{Netns: r.Netns}
 	} else {
 		out.Running = *p.state
-		writesBefore := r.Kernel.Writes()
+		writesBefore, start := r.Kernel.Writes(), time.Now()
 		done := r.run(ctx, *p.state, p.in.status)
+		passSeconds.Observe(time.Since(start).Seconds())
+		netlinkWrites.Add(float64(r.Kernel.Writes() - writesBefore))
 		out.Running, out.ApplyErr, out.Reload, result = done.state, done.err, r.lastReload, done.result
 		for name, problem := range done.failed {
 			p.decision.L3VNIProblems[name] = problem
@@ -330,12 +332,16 @@ func (r *Reconciler) reload(ctx context.Context, conf string, stored *evpnv1.Rou
 		return false, nil
 	}
 	res := evpnv1.ReloadResult{Time: metav1.NewTime(time.Now().Truncate(time.Second)), Result: evpnv1.ReloadSuccess}
+	start := time.Now()
 	resp, err := r.Reloader.Apply(ctx, conf)
+	reloadSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
+		reloads.WithLabelValues(frrreload.ResultFailure).Inc()
 		res.Result, res.Message = evpnv1.ReloadFailure, err.Error()
 		r.lastReload = &res
 		return false, err
 	}
+	reloads.WithLabelValues(resp.Result).Inc()
 	reloaded := resp.Result != frrreload.ResultUnchanged
 	switch {
 	case reloaded:
@@ -572,8 +578,13 @@ func (r *Reconciler) writeStatus(ctx context.Context, cur *evpnv1.RouterNodeStat
 	if err := r.Client.Status().Patch(ctx, cur, patch); err != nil {
 		return fmt.Errorf("updating RouterNodeStatus %s: %w", r.NodeName, err)
 	}
+	statusWrites.Inc()
 	after := meta.FindStatusCondition(want.Conditions, evpnv1.ConditionReady)
-	if e := readyEvent(before, after); r.Recorder != nil && e != nil {
+	e := readyEvent(before, after)
+	if e != nil && e.Type == corev1.EventTypeWarning {
+		failures.WithLabelValues(e.Reason).Inc()
+	}
+	if r.Recorder != nil && e != nil {
 		r.Recorder.Eventf(cur, nil, e.Type, e.Reason, "Plumb", "%s", e.Note)
 	}
 	return nil

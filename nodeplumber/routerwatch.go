@@ -82,6 +82,7 @@ func (r *Reconciler) watchLive(ctx context.Context, wake chan<- event.GenericEve
 		} else {
 			cur.Router = st
 		}
+		recordLive(cur)
 		if prev != nil && reflect.DeepEqual(*prev, *cur) {
 			continue
 		}
