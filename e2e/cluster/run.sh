@@ -240,8 +240,9 @@ kubectl label namespace frr-k8s-evpn-system pod-security.kubernetes.io/enforce=p
 echo "\$ helm install frr-k8s-evpn charts/frr-k8s-evpn -n frr-k8s-evpn-system"
 # shellcheck disable=SC2086 # HELM_ARGS: more flags, split as a shell would
 # The live state every 10 s (the chart's default is 30 s): the story waits less.
+# The plumbers' metrics on :9102 (off by default): the story scrapes them.
 "$helm" install frr-k8s-evpn charts/frr-k8s-evpn -n frr-k8s-evpn-system --kubeconfig "$KUBECONFIG" \
-  --set nodeplumber.liveStatusInterval=10s ${HELM_ARGS:-} | sed 's/^/  /'
+  --set nodeplumber.liveStatusInterval=10s --set nodeplumber.metricsBindAddress=:9102 ${HELM_ARGS:-} | sed 's/^/  /'
 installed=$(date +%s)
 check 600 "the controller is available" kubectl -n frr-k8s-evpn-system rollout status deploy/frr-k8s-evpn-controller --timeout=1s
 check 600 "the plumber runs on node1" kubectl -n frr-k8s-evpn-system rollout status ds/frr-k8s-evpn-nodeplumber --timeout=1s
@@ -296,6 +297,8 @@ frrnodestate_ok() {
 }
 check 300 "FRRNodeState node1: conversion and reload succeeded, neighbor $leg configured" frrnodestate_ok
 check 300 "L3VNI red is Ready on $nodes/$nodes nodes" sh -c "kubectl -n frr-k8s-evpn-system get l3vni red -o jsonpath='{.status.ready}' | grep -qx $nodes/$nodes"
+applied_event() { kubectl -n frr-k8s-evpn-system get events --field-selector involvedObject.name=node1,involvedObject.kind=RouterNodeStatus,reason=Applied -o name | grep -q .; }
+check 60 "an Event on RouterNodeStatus node1 says the node applied what selects it" applied_event
 kubectl -n frr-k8s-evpn-system get l3vni -o wide | sed 's/^/  /'
 check 120 "kubectl evpn status: every node x L3VNI ready (exit 0)" kubectl evpn status
 echo "\$ kubectl evpn status -o wide"
@@ -382,6 +385,20 @@ sleep 60
 rv1=$(rns '{.metadata.resourceVersion}')
 check 1 "a quiet node makes no status writes: RouterNodeStatus node1 kept resourceVersion $rv0 over 60 s (6 reads of FRR)" test "$rv0" == "$rv1"
 fig "quiet node: RouterNodeStatus writes in 60 s (6 live reads)" "$([[ $rv0 == "$rv1" ]] && echo 0 || echo ">= 1")"
+
+echo "-- metrics: every metric the Grafana dashboard queries is served by the running programs"
+# Both controller replicas (the leader decides) and node1's plumber (host network).
+ctrl_ips=$(kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=controller -o jsonpath='{.items[*].status.podIP}')
+scrape_all() {
+  local ip
+  guest "curl -s -m 10 http://127.0.0.1:9102/metrics"
+  for ip in $ctrl_ips; do guest "curl -s -m 10 http://$ip:8080/metrics"; done
+}
+scrape_all >"$work/metrics.txt"
+missing=$(grep -o 'frr_k8s_evpn_[a-z0-9_]*\|controller_runtime_[a-z0-9_]*' config/prometheus/grafana-dashboard.json | sort -u |
+  while read -r m; do grep -q "^$m[{ ]" "$work/metrics.txt" || echo "$m"; done | tr '\n' ' ')
+check 1 "the dashboard's $(grep -o 'frr_k8s_evpn_[a-z0-9_]*\|controller_runtime_[a-z0-9_]*' config/prometheus/grafana-dashboard.json | sort -u | wc -l) metrics are all served${missing:+; missing: $missing}" test -z "$missing"
+grep -E '^frr_k8s_evpn_(router_(bgp_session_up|type5_routes|remote_vteps|vni_up)|plumber_reloads_total|objects\{kind="L3VNI")' "$work/metrics.txt" | sed 's/^/  /'
 
 echo "\$ kubectl get pods -A -o wide"
 kubectl get pods -A -o wide | sed 's/^/  /'
@@ -529,6 +546,9 @@ sed 's/^/  /' "$work/evpn-status.txt"
 check 30 "FRR-K8s keeps its last good configuration: HOST1 still gets the answer from $SVC" host1_gets_web
 kubectl delete -f e2e/lab/manifests/frrconfiguration-conflict.yaml | sed 's/^/  /'
 check 300 "red's FRRConfigurationReady is True again" cond_is status True
+recovered_event() { kubectl -n frr-k8s-evpn-system get events --field-selector involvedObject.name=red,reason=Recovered -o name | grep -q .; }
+check 60 "an Event on L3VNI red says it recovered" recovered_event
+kubectl -n frr-k8s-evpn-system get events --field-selector involvedObject.name=red -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message | sed 's/^/  /'
 
 echo "== lifecycle: what a kubelet does to our pods, and what it must not change"
 ns=frr-k8s-evpn-system
