@@ -22,17 +22,10 @@ import (
 func (r *Reconciler) watchRouter(ctx context.Context, wake chan<- event.GenericEvent) error {
 	log := ctrl.LoggerFrom(ctx).WithName("router-watch")
 	healthy := true
-	t := time.NewTicker(r.RouterCheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	return every(ctx, r.RouterCheck, func() bool {
 		err := r.Reloader.Health(ctx)
 		if (err == nil) == healthy {
-			continue
+			return true
 		}
 		healthy = err == nil
 		if healthy {
@@ -41,10 +34,8 @@ func (r *Reconciler) watchRouter(ctx context.Context, wake chan<- event.GenericE
 			log.Info("the router's FRR does not run its last good configuration", "reason", err.Error())
 		}
 		r.repost.Store(true)
-		if !r.wakeNode(ctx, wake) {
-			return nil
-		}
-	}
+		return r.wakeNode(ctx, wake)
+	})
 }
 
 // wakeNode asks for a pass of this node; false when ctx ended first.
@@ -65,14 +56,7 @@ func (r *Reconciler) wakeNode(ctx context.Context, wake chan<- event.GenericEven
 // frrstate.Steady) wakes nothing and writes nothing.
 func (r *Reconciler) watchLive(ctx context.Context, wake chan<- event.GenericEvent) error {
 	log := ctrl.LoggerFrom(ctx).WithName("live-state")
-	t := time.NewTicker(r.LiveInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	return every(ctx, r.LiveInterval, func() bool {
 		cur := &Live{}
 		prev := r.live.Load()
 		if st, err := r.Reloader.State(ctx); err != nil {
@@ -84,13 +68,27 @@ func (r *Reconciler) watchLive(ctx context.Context, wake chan<- event.GenericEve
 		}
 		recordLive(cur)
 		if prev != nil && reflect.DeepEqual(*prev, *cur) {
-			continue
+			return true
 		}
 		if cur.Err != "" {
 			log.Info("the router's FRR could not be read", "reason", cur.Err)
 		}
 		r.live.Store(cur)
-		if !r.wakeNode(ctx, wake) {
+		return r.wakeNode(ctx, wake)
+	})
+}
+
+// every calls tick every interval until ctx ends or tick returns false.
+func every(ctx context.Context, interval time.Duration, tick func() bool) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if !tick() {
 			return nil
 		}
 	}
