@@ -19,6 +19,11 @@ var (
 		Help:    "Duration of a plumber pass that applies a state: netlink apply, FRR reload, finish.",
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 	})
+	kernelSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "frr_k8s_evpn_plumber_kernel_seconds",
+		Help:    "Duration of the kernel's two steps: apply (devices made and fixed, new ones down) and finish (devices up, stale ones removed, NICs back).",
+		Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"step"})
 	netlinkWrites = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "frr_k8s_evpn_plumber_netlink_writes_total",
 		Help: "Netlink writes the plumber made (0 on a pass with nothing to change).",
@@ -69,10 +74,13 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(passSeconds, netlinkWrites, reloads, reloadSeconds, failures, statusWrites,
+	ctrlmetrics.Registry.MustRegister(passSeconds, kernelSeconds, netlinkWrites, reloads, reloadSeconds, failures, statusWrites,
 		routerReadable, sessionUp, prefixesReceived, vniUp, type5Routes, remoteVTEPs)
 	// Known label values start at 0, so that a query (and an alert on an
 	// increase) finds the series before the first event.
+	for _, step := range []string{"apply", "finish"} {
+		kernelSeconds.WithLabelValues(step)
+	}
 	for _, r := range []string{frrreload.ResultSuccess, frrreload.ResultUnchanged, frrreload.ResultFailure} {
 		reloads.WithLabelValues(r)
 	}

@@ -243,7 +243,10 @@ func (r *Reconciler) run(ctx context.Context, s State, stored *evpnv1.RouterNode
 		}
 	}
 	saved := s
-	if err := r.Kernel.Finish(s); err != nil {
+	finishStart := time.Now()
+	err = r.Kernel.Finish(s)
+	kernelSeconds.WithLabelValues("finish").Observe(time.Since(finishStart).Seconds())
+	if err != nil {
 		var lf L3VNIFailures
 		if !errors.As(err, &lf) {
 			out.state, out.err = s, err
@@ -265,7 +268,9 @@ func (r *Reconciler) run(ctx context.Context, s State, stored *evpnv1.RouterNode
 // failure: nothing says what of it may go.
 func (r *Reconciler) applyDevices(s State, failed map[string]*placement.Problem) (State, error) {
 	for round := 0; ; round++ {
+		start := time.Now()
 		err := r.Kernel.Apply(s)
+		kernelSeconds.WithLabelValues("apply").Observe(time.Since(start).Seconds())
 		var lf L3VNIFailures
 		if err == nil || !errors.As(err, &lf) || r.applied == nil {
 			return s, err
