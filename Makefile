@@ -99,6 +99,8 @@ bench: tools ## benchmarks; the report goes to .cache/bench/report.txt
 	  KUBEBUILDER_ASSETS=$(K8S_ASSETS) go test -run '^$$' -bench . -benchtime 1x -count 1 ./controllers/ 2>&1 | grep -v '^{'; \
 	  echo "## render: frr.conf for 1, 100 and 1000 L3VNIs on one node"; \
 	  go test -run '^$$' -bench . -benchmem -count 3 ./frrtemplates/; \
+	  echo "## frrstate: one read of the router's EVPN state parsed, against the floor (json.Valid of the same bytes)"; \
+	  go test -run '^$$' -bench . -benchmem -count 3 ./frrstate/; \
 	  echo "## reload through the reloader on FRR $$(cat $(EVPN_FRR)/debian-version), 1, 50 and 200 VRFs: full (frr-reload.py), add one, remove one, no-op"; \
 	  go test -run '^$$' -bench . -benchtime 3x -count 1 ./frrreload/; \
 	  echo "## the same in the VM (qemu TCG), where the VRFs exist"; \

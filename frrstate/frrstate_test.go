@@ -1,6 +1,7 @@
 package frrstate
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -91,4 +92,36 @@ func TestSteady(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkParse parses one read of the lab's router (one L3VNI), the work the
+// plumber's live-state read adds to vtysh's every interval; the floor is
+// checking that the same bytes are JSON at all.
+func BenchmarkParse(b *testing.B) {
+	out := map[string][]byte{}
+	for _, c := range Commands {
+		data, err := os.ReadFile(filepath.Join("testdata", "lab-host-down", fileOf(c)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[c] = data
+	}
+	b.Run("parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Parse(out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("floor-json-valid", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, data := range out {
+				if !json.Valid(data) {
+					b.Fatal("not JSON")
+				}
+			}
+		}
+	})
 }
