@@ -262,6 +262,8 @@ check 60 "kubectl exec into the router: FRR 10.7.1 in evpnrouter" sh -c \
   "kubectl -n frr-k8s-evpn-system exec "$(on1 router)" -c frr -- vtysh -c 'show version' | grep -q 'FRRouting 10.7.1'"
 kubectl -n frr-k8s-evpn-system get routernodestatus
 echo "== an L3VNI: its VRF, bridge, VXLAN and veth on node1, FRR-K8s's session to the router"
+echo "\$ kubectl evpn status   # before: no L3VNI, nothing to be ready (exit 1)"
+kubectl evpn status | sed 's/^/  /' || true
 kubectl apply -f config/samples/l3vni.yaml | sed 's/^/  /'
 # FRR-K8s speaks for red where it runs; node2's BIRD does there (docs/speakers.md).
 echo "\$ kubectl -n frr-k8s-evpn-system patch l3vni red --type merge -p '{\"spec\":{\"frrK8s\":{\"nodeSelector\":{\"matchLabels\":{\"speaker\":\"frr-k8s\"}}}}}'"
