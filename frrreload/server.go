@@ -147,7 +147,13 @@ func (c *Client) Apply(ctx context.Context, config string) (Response, error) {
 // Health asks whether FRR answers and runs the last good configuration; the
 // error says why not.
 func (c *Client) Health(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://reloader/healthz", nil)
+	return c.get(ctx, "/healthz", nil)
+}
+
+// get asks the reloader for path; a 200 answer is decoded into v (when not
+// nil), any other is a Response whose message becomes the error.
+func (c *Client) get(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://reloader"+path, nil)
 	if err != nil {
 		return err
 	}
@@ -156,6 +162,12 @@ func (c *Client) Health(ctx context.Context) error {
 		return fmt.Errorf("asking the reloader: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK && v != nil {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			return fmt.Errorf("reading the reloader's answer to %s: %w", path, err)
+		}
+		return nil
+	}
 	var r Response
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
 		return fmt.Errorf("reading the reloader's answer (HTTP %d): %w", resp.StatusCode, err)
@@ -168,25 +180,7 @@ func (c *Client) Health(ctx context.Context) error {
 
 // State reads the router's EVPN state (frrstate.Commands) from the reloader.
 func (c *Client) State(ctx context.Context) (frrstate.Router, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://reloader/state", nil)
-	if err != nil {
-		return frrstate.Router{}, err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return frrstate.Router{}, fmt.Errorf("asking the reloader: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var r Response
-		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-			return frrstate.Router{}, fmt.Errorf("reading the reloader's answer (HTTP %d): %w", resp.StatusCode, err)
-		}
-		return frrstate.Router{}, errors.New(r.Message)
-	}
 	var st frrstate.Router
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return frrstate.Router{}, fmt.Errorf("reading the router's state: %w", err)
-	}
-	return st, nil
+	err := c.get(ctx, "/state", &st)
+	return st, err
 }

@@ -45,6 +45,12 @@ type Session struct {
 	PrefixesReceived int `json:"prefixesReceived"`
 }
 
+// Established is bgpd's state of a session that is up.
+const Established = "Established"
+
+// Up says whether the session is established.
+func (s Session) Up() bool { return s.State == Established }
+
 // VNI is one L3VNI as the router runs it.
 type VNI struct {
 	VNI int    `json:"vni"`
@@ -145,7 +151,7 @@ func Parse(out map[string][]byte) (Router, error) {
 	if err := decode(out, CmdVNIs, &vnis); err != nil {
 		return r, err
 	}
-	vteps, err := remoteVTEPs(out[CmdRouterMACs])
+	vteps, err := remoteVTEPs(out)
 	if err != nil {
 		return r, err
 	}
@@ -204,7 +210,7 @@ func Steady(prev, cur Router) Router {
 		out := append([]Session(nil), now...)
 		for i, s := range out {
 			o, ok := since[s.Peer]
-			if ok && s.State == "Established" && o.State == "Established" && o.Connections == s.Connections {
+			if ok && s.Up() && o.Up() && o.Connections == s.Connections {
 				out[i].Since = o.Since
 			}
 		}
@@ -254,7 +260,7 @@ func toSessions(af *summaryAF) []Session {
 	var ss []Session
 	for peer, p := range af.Peers {
 		s := Session{Peer: peer, State: p.State, PrefixesReceived: p.PfxRcd, Connections: p.Conns}
-		if p.State == "Established" && p.EpochSince > 0 {
+		if p.State == Established && p.EpochSince > 0 {
 			s.Since = time.Unix(p.EpochSince, 0).UTC()
 		}
 		ss = append(ss, s)
@@ -268,12 +274,12 @@ func sortSessions(ss []Session) {
 }
 
 // remoteVTEPs reads CmdRouterMACs: {"VNI": {"numRmacs": N, "MAC": {"vtepIp": ...}}}.
-func remoteVTEPs(b []byte) (map[int][]string, error) {
+func remoteVTEPs(out map[string][]byte) (map[int][]string, error) {
 	var byVNI map[string]map[string]json.RawMessage
-	if err := decode(map[string][]byte{CmdRouterMACs: b}, CmdRouterMACs, &byVNI); err != nil {
+	if err := decode(out, CmdRouterMACs, &byVNI); err != nil {
 		return nil, err
 	}
-	out := map[int][]string{}
+	vteps := map[int][]string{}
 	for key, macs := range byVNI {
 		vni, err := strconv.Atoi(key)
 		if err != nil {
@@ -289,11 +295,11 @@ func remoteVTEPs(b []byte) (map[int][]string, error) {
 				continue
 			}
 			seen[m.VTEP] = true
-			out[vni] = append(out[vni], m.VTEP)
+			vteps[vni] = append(vteps[vni], m.VTEP)
 		}
-		sortAddrs(out[vni])
+		sortAddrs(vteps[vni])
 	}
-	return out, nil
+	return vteps, nil
 }
 
 // type5ByVNI counts, per VNI, the type-5 prefixes under the VNI's own route

@@ -33,7 +33,7 @@ func withLive(st *evpnv1.RouterNodeStatusStatus, live *Live) {
 	st.Fabric = sessionStatuses(live.Router.Fabric)
 	up := 0
 	for _, s := range live.Router.Fabric {
-		if s.State == "Established" {
+		if s.Up() {
 			up++
 		}
 	}

@@ -100,25 +100,27 @@ func recordLive(l *Live) {
 		return
 	}
 	routerReadable.Set(1)
-	up := func(state string) float64 {
-		if state == "Established" {
-			return 1
-		}
-		return 0
-	}
 	for _, s := range l.Router.Fabric {
-		sessionUp.WithLabelValues("default", s.Peer).Set(up(s.State))
+		sessionUp.WithLabelValues("default", s.Peer).Set(gauge(s.Up()))
 		prefixesReceived.WithLabelValues("default", s.Peer).Set(float64(s.PrefixesReceived))
 	}
 	for _, v := range l.Router.VNIs {
 		vni := strconv.Itoa(v.VNI)
-		vniUp.WithLabelValues(vni, v.VRF).Set(map[bool]float64{true: 1}[v.State == "Up"])
+		vniUp.WithLabelValues(vni, v.VRF).Set(gauge(v.State == "Up"))
 		type5Routes.WithLabelValues(v.VRF, "received").Set(float64(v.Type5Received))
 		type5Routes.WithLabelValues(v.VRF, "advertised").Set(float64(v.Type5Advertised))
 		remoteVTEPs.WithLabelValues(v.VRF).Set(float64(len(v.RemoteVTEPs)))
 		for _, s := range v.HostSessions {
-			sessionUp.WithLabelValues(v.VRF, s.Peer).Set(up(s.State))
+			sessionUp.WithLabelValues(v.VRF, s.Peer).Set(gauge(s.Up()))
 			prefixesReceived.WithLabelValues(v.VRF, s.Peer).Set(float64(s.PrefixesReceived))
 		}
 	}
+}
+
+// gauge is a yes/no as a gauge's value.
+func gauge(yes bool) float64 {
+	if yes {
+		return 1
+	}
+	return 0
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -118,9 +119,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 		out.Running = State{Netns: r.Netns}
 	} else {
 		out.Running = *p.state
-		writesBefore, start := r.Kernel.Writes(), time.Now()
+		writesBefore, pass := r.Kernel.Writes(), prometheus.NewTimer(passSeconds)
 		done := r.run(ctx, *p.state, p.in.status)
-		passSeconds.Observe(time.Since(start).Seconds())
+		pass.ObserveDuration()
 		netlinkWrites.Add(float64(r.Kernel.Writes() - writesBefore))
 		out.Running, out.ApplyErr, out.Reload, result = done.state, done.err, r.lastReload, done.result
 		for name, problem := range done.failed {
@@ -243,9 +244,9 @@ func (r *Reconciler) run(ctx context.Context, s State, stored *evpnv1.RouterNode
 		}
 	}
 	saved := s
-	finishStart := time.Now()
+	finish := prometheus.NewTimer(kernelSeconds.WithLabelValues("finish"))
 	err = r.Kernel.Finish(s)
-	kernelSeconds.WithLabelValues("finish").Observe(time.Since(finishStart).Seconds())
+	finish.ObserveDuration()
 	if err != nil {
 		var lf L3VNIFailures
 		if !errors.As(err, &lf) {
@@ -268,9 +269,9 @@ func (r *Reconciler) run(ctx context.Context, s State, stored *evpnv1.RouterNode
 // failure: nothing says what of it may go.
 func (r *Reconciler) applyDevices(s State, failed map[string]*placement.Problem) (State, error) {
 	for round := 0; ; round++ {
-		start := time.Now()
+		apply := prometheus.NewTimer(kernelSeconds.WithLabelValues("apply"))
 		err := r.Kernel.Apply(s)
-		kernelSeconds.WithLabelValues("apply").Observe(time.Since(start).Seconds())
+		apply.ObserveDuration()
 		var lf L3VNIFailures
 		if err == nil || !errors.As(err, &lf) || r.applied == nil {
 			return s, err
@@ -337,9 +338,9 @@ func (r *Reconciler) reload(ctx context.Context, conf string, stored *evpnv1.Rou
 		return false, nil
 	}
 	res := evpnv1.ReloadResult{Time: metav1.NewTime(time.Now().Truncate(time.Second)), Result: evpnv1.ReloadSuccess}
-	start := time.Now()
+	timer := prometheus.NewTimer(reloadSeconds)
 	resp, err := r.Reloader.Apply(ctx, conf)
-	reloadSeconds.Observe(time.Since(start).Seconds())
+	timer.ObserveDuration()
 	if err != nil {
 		reloads.WithLabelValues(frrreload.ResultFailure).Inc()
 		res.Result, res.Message = evpnv1.ReloadFailure, err.Error()
