@@ -128,17 +128,18 @@ func TestUpdateAndDelete(t *testing.T) {
 	name := "evpn-" + ns + "-red"
 	eventually(t, timeout, func() error { _, err := getFRRConfiguration(frrNS, name); return err })
 
-	l := getL3VNI(t, ns, "red")
-	l.Spec.FRRK8s.Prefixes = []evpnv1.CIDR{"10.244.0.0/24"}
-	l.Spec.FRRK8s.ToAdvertise = &evpnv1.PrefixFilter{Mode: evpnv1.PrefixModeAll}
-	l.Spec.HostSession.LocalCIDR.IPv6 = "fd00:10::/64" // rejected: localCIDR is immutable
-	if err := k8s.Update(context.Background(), l); err == nil || !strings.Contains(err.Error(), "localCIDR is immutable") {
+	advertiseAll := func(l *evpnv1.L3VNI) {
+		l.Spec.FRRK8s.Prefixes = []evpnv1.CIDR{"10.244.0.0/24"}
+		l.Spec.FRRK8s.ToAdvertise = &evpnv1.PrefixFilter{Mode: evpnv1.PrefixModeAll}
+	}
+	err := updateL3VNI(t, ns, "red", func(l *evpnv1.L3VNI) {
+		advertiseAll(l)
+		l.Spec.HostSession.LocalCIDR.IPv6 = "fd00:10::/64" // rejected: localCIDR is immutable
+	})
+	if err == nil || !strings.Contains(err.Error(), "localCIDR is immutable") {
 		t.Fatalf("changing localCIDR: err = %v, want the immutability message", err)
 	}
-	l = getL3VNI(t, ns, "red")
-	l.Spec.FRRK8s.Prefixes = []evpnv1.CIDR{"10.244.0.0/24"}
-	l.Spec.FRRK8s.ToAdvertise = &evpnv1.PrefixFilter{Mode: evpnv1.PrefixModeAll}
-	if err := k8s.Update(context.Background(), l); err != nil {
+	if err := updateL3VNI(t, ns, "red", advertiseAll); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, timeout, func() error {
@@ -276,9 +277,7 @@ func TestRejectedUpdateKeepsLastAccepted(t *testing.T) {
 	greenBefore, _ := getFRRConfiguration(frrNS, "evpn-"+ns+"-green")
 
 	// The older L3VNI changes its VNI to the younger one's: the change is rejected.
-	red := getL3VNI(t, ns, "red")
-	red.Spec.VNI = 200
-	if err := k8s.Update(context.Background(), red); err != nil {
+	if err := updateL3VNI(t, ns, "red", func(l *evpnv1.L3VNI) { l.Spec.VNI = 200 }); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, timeout, func() error {

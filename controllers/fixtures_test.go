@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -81,6 +82,17 @@ func getL3VNI(t testing.TB, ns, name string) *evpnv1.L3VNI {
 		t.Fatalf("getting L3VNI %s: %v", name, err)
 	}
 	return l
+}
+
+// updateL3VNI changes an L3VNI's spec the way a user does: read, change, write,
+// again when the controller's status write came in between (a conflict).
+func updateL3VNI(t testing.TB, ns, name string, change func(*evpnv1.L3VNI)) error {
+	t.Helper()
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		l := getL3VNI(t, ns, name)
+		change(l)
+		return k8s.Update(context.Background(), l)
+	})
 }
 
 // conditionIs returns nil when the object's condition has this status and reason
