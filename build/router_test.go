@@ -158,11 +158,13 @@ func TestRouterStart(t *testing.T) {
 // TestDeadDaemonRestartsAllOfFRR: in the router, a daemon that dies (bgpd here)
 // makes watchfrr restart all of FRR, zebra too (frr-restart), where it used to
 // restart that daemon alone; FRR 10.7's zebra then kept the overlay down in lab
-// runs. FRR comes up again on its own, every daemon anew.
+// runs. FRR comes up again on its own, every daemon anew, and soon: watchfrr's
+// restart backoff starts at 5 s, not its default 60 s.
 func TestDeadDaemonRestartsAllOfFRR(t *testing.T) {
 	frrinstance.Require(t)
 	s := routerUp(t, "restart")
 	before := s.Pids(t)
+	killed := time.Now()
 	s.Kill(t, "bgpd")
 	var after map[string]int
 	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(time.Second) {
@@ -181,6 +183,14 @@ func TestDeadDaemonRestartsAllOfFRR(t *testing.T) {
 		}
 		if renewed && after["watchfrr"] == before["watchfrr"] {
 			break
+		}
+	}
+	t.Logf("all of FRR renewed %.1f s after bgpd was killed", time.Since(killed).Seconds())
+	// FRR started less than a minute ago: with watchfrr's default backoff (60 s
+	// from the last restart, FRR's start included) the tunnels stayed down that long.
+	for _, want := range []string{"Min Restart Interval: 5\n", "Max Restart Interval: 60\n"} {
+		if w := s.Watchfrr(); !strings.Contains(w, want) {
+			t.Errorf("watchfrr's restart backoff: want %q in\n%s", want, w)
 		}
 	}
 	// Once: watchfrr asks again for each daemon the restart took down, and a
