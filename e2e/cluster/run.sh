@@ -137,7 +137,7 @@ host_network() {
 # the router): the first is asserted, the second is a figure (overlay_loss).
 ping_start() { # target [overlay-target]
   guest "mkdir -p /tmp/pings; rm -f /tmp/pings/*; (ping -n -i 0.1 -W 1 $1 >/tmp/pings/current 2>&1 &)
-    [ -z '${2:-}' ] || (ip netns exec host1 ping -n -i 0.1 -W 1 ${2:-} >/tmp/pings/overlay 2>&1 &)"
+    [ -z '${2:-}' ] || (ip netns exec host1 ping -D -O -n -i 0.1 -W 1 ${2:-} >/tmp/pings/overlay 2>&1 &)"
 }
 ping_counts() { # file: "sent received"
   guest "sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' /tmp/pings/$1"
@@ -149,10 +149,11 @@ ping_stop() { # prints "lost/sent" and fails when any was lost
   echo "$((sent - got))/$sent"
   [[ -n $sent && $sent -gt 0 && $sent == "$got" ]]
 }
-overlay_loss() { # after ping_stop: "HOST1->pod lost/sent"
+overlay_loss() { # after ping_stop: "HOST1->pod lost/sent", and when it was down (pinggaps.awk)
   local sent got
   read -r sent got <<<"$(ping_counts overlay)"
   echo "HOST1->pod $((sent - got))/$sent"
+  ((sent == got)) || echo "  HOST1->pod: $(guest "awk -f $root/e2e/cluster/pinggaps.awk /tmp/pings/overlay")" >&2
 }
 
 hack/cluster/control-plane.sh up "$work/run" >/dev/null
@@ -574,25 +575,6 @@ check 1 "the new plumber: $writes netlink writes, reloaded $reloaded, ping loss 
   test "$writes/$reloaded/$(last_reload)" == "0/false/$reload0"
 fig "plumber rolled to a new image: writes, reload, pings lost" "$writes, $reloaded, $loss, $(overlay_loss) ($((rolled - t)) s)"
 
-echo "-- the router pod deleted: its DaemonSet makes a new one, which restores FRR's configuration"
-router_pod() { kubectl -n $ns get pods -l app.kubernetes.io/component=router --field-selector spec.nodeName=node1 -o jsonpath='{.items[0].metadata.name}'; }
-old_router=$(router_pod)
-ping_start "$leg" "$POD"
-t=$(date +%s)
-kubectl -n $ns delete pod "$old_router" --wait=false | sed 's/^/  /'
-new_router_ready() {
-  [[ $(kubectl -n $ns get pods -l app.kubernetes.io/component=router --field-selector spec.nodeName=node1 -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}') =~ ^frr-k8s-evpn-router-[a-z0-9]+\ True$ ]] &&
-    [[ $(router_pod) != "$old_router" ]]
-}
-check 600 "a new router pod is ready" new_router_ready
-check 300 "the new router's FRR runs the configuration of L3VNI red" vrf_configured
-check 300 "FRR-K8s's session to the new router's leg came up again" host_session_since "$t"
-check 300 "the new router learned MetalLB's $SVC/32 again" router_learned $SVC/32
-check 300 "HOST1 gets the web pod's answer from $SVC again" host1_gets_web
-recreated=$(date +%s)
-loss=$(ping_stop) || { echo "  lost pings while the router pod was recreated: $loss"; exit 1; }
-fig "router pod deleted -> new pod ready, FRR configured (pings lost)" "$((recreated - t)) s ($loss, $(overlay_loss))"
-
 # EVPN as the router's FRR, the router's kernel and the leaf see it.
 evpn_state() {
   local c
@@ -608,6 +590,29 @@ evpn_state() {
     guest "$leaf_vtysh -c '$c'"
   done
 }
+echo "-- the router pod deleted: its DaemonSet makes a new one, which restores FRR's configuration"
+router_pod() { kubectl -n $ns get pods -l app.kubernetes.io/component=router --field-selector spec.nodeName=node1 -o jsonpath='{.items[0].metadata.name}'; }
+old_router=$(router_pod)
+ping_start "$leg" "$POD"
+t=$(date +%s)
+kubectl -n $ns delete pod "$old_router" --wait=false | sed 's/^/  /'
+new_router_ready() {
+  [[ $(kubectl -n $ns get pods -l app.kubernetes.io/component=router --field-selector spec.nodeName=node1 -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}') =~ ^frr-k8s-evpn-router-[a-z0-9]+\ True$ ]] &&
+    [[ $(router_pod) != "$old_router" ]]
+}
+check 600 "a new router pod is ready" new_router_ready
+check 300 "the new router's FRR runs the configuration of L3VNI red" vrf_configured
+check 300 "FRR-K8s's session to the new router's leg came up again" host_session_since "$t"
+check 300 "the new router learned MetalLB's $SVC/32 again" router_learned $SVC/32
+if ! host1_gets_web; then # what holds the overlay back, for the figure's windows below
+  evpn_state >"$work/router-recreated-evpn.txt" 2>&1
+  echo "  HOST1 gets no answer yet: router and leaf state in $work/router-recreated-evpn.txt"
+fi
+check 300 "HOST1 gets the web pod's answer from $SVC again" host1_gets_web
+recreated=$(date +%s)
+loss=$(ping_stop) || { echo "  lost pings while the router pod was recreated: $loss"; exit 1; }
+fig "router pod deleted -> new pod ready, FRR configured (pings lost)" "$((recreated - t)) s ($loss, $(overlay_loss))"
+
 echo "-- bgpd killed in the router: watchfrr restarts all of FRR (frr-restart), the reloader gives it its configuration back"
 # Not bgpd alone: FRR 10.7's zebra deletes every EVPN entry from the kernel when
 # bgpd dies, and did not always build them again for a new bgpd (the overlay
