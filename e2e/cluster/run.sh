@@ -311,6 +311,10 @@ echo "== MetalLB $METALLB_VERSION from its own chart, announcing a LoadBalancer 
 # FRR-K8s mode (its speaker runs no FRR of its own), no memberlist (the speaker runs
 # on every node). Lab-only, as for FRR-K8s: its webhook is unreachable and off; its
 # CRDs are build-lab.sh's (the BGPPeer's, patched for kube-apiserver >= 1.36).
+# Its probes, as FRR-K8s's: the chart's liveness gives a container 40 s to serve
+# (10 s delay, 3 failures 10 s apart, 1 s timeout); on the guest loaded by a build
+# beside it, the controller and speaker took longer and the kubelet killed them
+# in a loop (CrashLoopBackOff for 10 min).
 kubectl create namespace metallb-system >/dev/null
 kubectl label namespace metallb-system pod-security.kubernetes.io/enforce=privileged >/dev/null
 kubectl apply --server-side -f "$lab/crds/" >/dev/null
@@ -320,7 +324,8 @@ metallb_values=(--set crds.enabled=false --set crds.validationFailurePolicy=Igno
   --set controller.image.repository=localhost/metallb-controller --set "controller.image.tag=$METALLB_VERSION"
   --set speaker.image.repository=localhost/metallb-speaker --set "speaker.image.tag=$METALLB_VERSION"
   --set controller.livenessProbe.timeoutSeconds=5 --set controller.readinessProbe.timeoutSeconds=5
-  --set speaker.livenessProbe.timeoutSeconds=5 --set speaker.readinessProbe.timeoutSeconds=5)
+  --set speaker.livenessProbe.timeoutSeconds=5 --set speaker.readinessProbe.timeoutSeconds=5
+  --set controller.livenessProbe.failureThreshold=30 --set speaker.livenessProbe.failureThreshold=30)
 echo "\$ helm install metallb $metallb_chart -n metallb-system ${metallb_values[*]}"
 "$helm" install metallb "$metallb_chart" -n metallb-system --kubeconfig "$KUBECONFIG" "${metallb_values[@]}" | sed 's/^/  /'
 metallb_installed=$(date +%s)
