@@ -1,6 +1,7 @@
 package nodeplumber
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -62,5 +63,35 @@ func TestWithLive(t *testing.T) {
 	withLive(&st, nil)
 	if !reflect.DeepEqual(st, base()) {
 		t.Errorf("nothing read yet, yet the status changed: %+v", st)
+	}
+}
+
+// TestNextLive: a read replaces what the node holds, sessions that did not
+// reconnect keep their establishment time, and an FRR that stays unreadable stays
+// one state whichever command failed (no status write per failed read).
+func TestNextLive(t *testing.T) {
+	first := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	session := func(since time.Time) frrstate.Router {
+		return frrstate.Router{Fabric: []frrstate.Session{{Peer: "192.168.11.2", State: "Established", Since: since, Connections: 1}}}
+	}
+	unreadable := &Live{Err: "the router's FRR could not be read: show bgp vrf all summary json: FRR does not answer: signal: killed"}
+	for _, tc := range []struct {
+		name string
+		prev *Live
+		read frrstate.Router
+		err  error
+		want *Live
+	}{
+		{"first read", nil, session(first), nil, &Live{Router: session(first)}},
+		{"the same session read a second later", &Live{Router: session(first)}, session(first.Add(time.Second)), nil, &Live{Router: session(first)}},
+		{"FRR stops answering", &Live{Router: session(first)}, frrstate.Router{}, errors.New("show bgp vrf all summary json: FRR does not answer: signal: killed"), unreadable},
+		{"another command fails next", unreadable, frrstate.Router{}, errors.New("show evpn rmac vni all json: FRR does not answer: {\n\"100\":{"), unreadable},
+		{"FRR answers again", unreadable, session(first), nil, &Live{Router: session(first)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := nextLive(tc.prev, tc.read, tc.err); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("nextLive = %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }

@@ -9,8 +9,6 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-
-	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrstate"
 )
 
 // watchRouter asks the router's reloader every RouterCheck whether FRR runs the
@@ -57,15 +55,9 @@ func (r *Reconciler) wakeNode(ctx context.Context, wake chan<- event.GenericEven
 func (r *Reconciler) watchLive(ctx context.Context, wake chan<- event.GenericEvent) error {
 	log := ctrl.LoggerFrom(ctx).WithName("live-state")
 	return every(ctx, r.LiveInterval, func() bool {
-		cur := &Live{}
 		prev := r.live.Load()
-		if st, err := r.Reloader.State(ctx); err != nil {
-			cur.Err = "the router's FRR could not be read: " + err.Error()
-		} else if prev != nil {
-			cur.Router = frrstate.Steady(prev.Router, st)
-		} else {
-			cur.Router = st
-		}
+		st, err := r.Reloader.State(ctx)
+		cur := nextLive(prev, st, err)
 		recordLive(cur)
 		if prev != nil && reflect.DeepEqual(*prev, *cur) {
 			return true
