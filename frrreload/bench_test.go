@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 
 	"github.com/frr-k8s-evpn/frr-k8s-evpn/e2e/frrinstance"
+	"github.com/frr-k8s-evpn/frr-k8s-evpn/frrstate"
 )
 
 // BenchmarkReload measures the reloader on the pinned FRR for routers of 1, 50
@@ -80,4 +82,53 @@ func kernelVRFs(b *testing.B, netns string, n int) {
 		b.Fatalf("making %d VRFs: %v: %s", n, err, out)
 	}
 	b.Logf("%d kernel VRFs: FRR's VRF instances are active", n)
+}
+
+// BenchmarkState measures one read of the router's EVPN state (the plumber's,
+// every live-status interval): "vty-sockets" is State, which asks bgpd and zebra
+// through their sockets; "vtysh-per-command" starts vtysh once per command, as
+// the reloader did before; "vtysh-once" starts it once with every command. The
+// floor is one vtysh start ("show version", which vtysh answers itself).
+func BenchmarkState(b *testing.B) {
+	router := frrinstance.Start(b, "bench")
+	peer := frrinstance.Start(b, "peer")
+	frrinstance.Link(b, router.Netns, "eth1", routerAddr+"/30", peer.Netns, "eth1", peerAddr+"/30")
+	peer.Configure(b, "router bgp 64513\n bgp router-id 10.0.0.2\n no bgp ebgp-requires-policy\n neighbor 10.99.0.1 remote-as 64512\nexit\n")
+	router.Configure(b, configA)
+	router.WaitEstablished(b, "", peerAddr, 30*time.Second)
+	r := &Reloader{VtySocket: router.Dir, Log: logr.Discard()}
+	ctx := context.Background()
+	vtysh := func(cmds ...string) {
+		args := []string{"--vty_socket", router.Dir}
+		for _, c := range cmds {
+			args = append(args, "-c", c)
+		}
+		if out, err := exec.Command("vtysh", args...).CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+	b.Run("vty-sockets", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := r.State(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("vtysh-per-command", func(b *testing.B) {
+		for b.Loop() {
+			for _, c := range frrstate.Commands {
+				vtysh(c)
+			}
+		}
+	})
+	b.Run("vtysh-once", func(b *testing.B) {
+		for b.Loop() {
+			vtysh(frrstate.Commands...)
+		}
+	})
+	b.Run("floor-vtysh-show-version", func(b *testing.B) {
+		for b.Loop() {
+			vtysh("show version")
+		}
+	})
 }

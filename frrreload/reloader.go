@@ -276,12 +276,12 @@ func (r *Reloader) Watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Healthy checks that FRR answers through vtysh and runs the last good
-// configuration. While an apply is under way it does not wait for it (a probe
-// has a deadline): the apply settles what FRR runs.
+// Healthy checks that FRR answers (zebra, on its vty socket) and runs the last
+// good configuration. While an apply is under way it does not wait for it (a
+// probe has a deadline): the apply settles what FRR runs.
 func (r *Reloader) Healthy(ctx context.Context) error {
-	if out, err := r.run(ctx, r.vtysh(), append(r.vtyArgs(), "-c", "show version")...); err != nil {
-		return fmt.Errorf("FRR does not answer: %s", frrText(out, err))
+	if _, err := vtyShow(ctx, r.runDir(), "zebra", "show version"); err != nil {
+		return fmt.Errorf("FRR does not answer: %s", Redact(err.Error()))
 	}
 	if err := r.failure(); err != nil {
 		return err
@@ -607,19 +607,16 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// State reads FRR's EVPN state. It takes no lock: the commands only read, and a
-// read during a reload sees FRR between two configurations, as a person would.
+// State reads FRR's EVPN state, asking bgpd and zebra directly through their vty
+// sockets (vtyShow). It takes no lock: the commands only read, and a read during
+// a reload sees FRR between two configurations, as a person would.
 func (r *Reloader) State(ctx context.Context) (frrstate.Router, error) {
 	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
 	defer cancel()
-	return frrstate.Read(ctx, func(ctx context.Context, command string) ([]byte, error) {
-		cmd := exec.CommandContext(ctx, r.vtysh(), append(r.vtyArgs(), "-c", command)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
+	return frrstate.Read(ctx, func(ctx context.Context, daemon, command string) ([]byte, error) {
+		out, err := vtyShow(ctx, r.runDir(), daemon, command)
 		if err != nil {
-			// vtysh prints "bgpd is not running" on stdout.
-			return nil, fmt.Errorf("FRR does not answer: %s", frrText(append(out, stderr.Bytes()...), err))
+			return nil, fmt.Errorf("FRR does not answer: %s", Redact(err.Error()))
 		}
 		return out, nil
 	})

@@ -17,9 +17,9 @@ import (
 // so a route-map that zebra has and bgpd lacks looks present, and bgpd denies
 // every route the map is applied to.
 func (r *Reloader) FRRUp(ctx context.Context) error {
-	out, err := r.run(ctx, r.vtysh(), append(r.vtyArgs(), "-c", "show watchfrr")...)
+	out, err := vtyShow(ctx, r.runDir(), "watchfrr", "show watchfrr")
 	if err != nil {
-		return fmt.Errorf("watchfrr does not answer: %s", frrText(out, err))
+		return fmt.Errorf("watchfrr does not answer: %s", Redact(err.Error()))
 	}
 	return watchfrrSaysUp(string(out))
 }

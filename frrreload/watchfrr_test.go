@@ -71,6 +71,9 @@ func TestRestoreWaitsForEveryDaemon(t *testing.T) {
 	ctx := context.Background()
 
 	s.Kill(t, "bgpd")
+	// Kill does not wait for watchfrr to notice; its restart of bgpd waits for
+	// its minimum restart interval (60 s here) since FRR started.
+	waitNotUp(t, r, "bgpd")
 	err := r.Restore(ctx)
 	if err == nil || !strings.Contains(err.Error(), "bgpd=") {
 		t.Errorf("restore with bgpd down: %v, want an error naming bgpd", err)
@@ -82,6 +85,20 @@ func TestRestoreWaitsForEveryDaemon(t *testing.T) {
 		t.Fatalf("restore with every daemon up: %v", err)
 	}
 	bgpdRunsSharedConfig(t, s)
+}
+
+// waitNotUp waits until watchfrr reports daemon as not up.
+func waitNotUp(t *testing.T, r *Reloader, daemon string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err := r.FRRUp(context.Background())
+		if err != nil && strings.Contains(err.Error(), daemon+"=") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watchfrr still reports %s up 10 s after it was killed: %v", daemon, err)
+		}
+	}
 }
 
 // bgpdRunsSharedConfig checks bgpd's own running configuration, not the merged one.

@@ -86,11 +86,18 @@ const (
 // Commands are what Read runs, in order.
 var Commands = []string{CmdSessions, CmdVNIs, CmdRouterMACs, CmdBGPVNIs, CmdType5, CmdIPv4Routes, CmdIPv6Routes}
 
-// Read runs Commands through run (vtysh in the router) and parses their output.
-func Read(ctx context.Context, run func(ctx context.Context, command string) ([]byte, error)) (Router, error) {
+// daemonOf is the FRR daemon that answers each of Commands, as vtysh would route it.
+var daemonOf = map[string]string{
+	CmdSessions: "bgpd", CmdBGPVNIs: "bgpd", CmdType5: "bgpd", CmdIPv4Routes: "bgpd", CmdIPv6Routes: "bgpd",
+	CmdVNIs: "zebra", CmdRouterMACs: "zebra",
+}
+
+// Read runs Commands through run, which asks the named daemon (the reloader:
+// through the daemon's vty socket), and parses their output.
+func Read(ctx context.Context, run func(ctx context.Context, daemon, command string) ([]byte, error)) (Router, error) {
 	out := make(map[string][]byte, len(Commands))
 	for _, c := range Commands {
-		b, err := run(ctx, c)
+		b, err := run(ctx, daemonOf[c], c)
 		if err != nil {
 			return Router{}, fmt.Errorf("%s: %w", c, err)
 		}
