@@ -95,3 +95,21 @@ func TestNextLive(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveDelay: a read that answers quickly keeps the interval; a slow one
+// pushes the next read back to four times its duration, so that reads of a
+// starved router never run back to back.
+func TestLiveDelay(t *testing.T) {
+	for _, tc := range []struct {
+		interval, took, want time.Duration
+	}{
+		{10 * time.Second, 200 * time.Millisecond, 10 * time.Second},
+		{10 * time.Second, 2500 * time.Millisecond, 10 * time.Second},
+		{10 * time.Second, 20 * time.Second, 80 * time.Second},
+		{30 * time.Second, 30 * time.Second, 120 * time.Second},
+	} {
+		if got := liveDelay(tc.interval, tc.took); got != tc.want {
+			t.Errorf("liveDelay(%v, %v) = %v; want %v", tc.interval, tc.took, got, tc.want)
+		}
+	}
+}

@@ -48,26 +48,37 @@ func (r *Reconciler) wakeNode(ctx context.Context, wake chan<- event.GenericEven
 	}
 }
 
-// watchLive reads the router's EVPN state every LiveInterval and wakes the node
-// when it differs from the last read, so that its status carries it. A quiet
-// node (same sessions, same counts; establishment times kept by
-// frrstate.Steady) wakes nothing and writes nothing.
+// watchLive reads the router's EVPN state and wakes the node when it differs
+// from the last read, so that its status carries it. A quiet node (same
+// sessions, same counts; establishment times kept by frrstate.Steady) wakes
+// nothing and writes nothing. Each read waits for the one before it to end
+// (liveDelay), so a router slow to answer is not asked again before it has.
 func (r *Reconciler) watchLive(ctx context.Context, wake chan<- event.GenericEvent) error {
 	log := ctrl.LoggerFrom(ctx).WithName("live-state")
-	return every(ctx, r.LiveInterval, func() bool {
+	delay := r.LiveInterval
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+		start := time.Now()
 		prev := r.live.Load()
 		st, err := r.Reloader.State(ctx)
+		delay = liveDelay(r.LiveInterval, time.Since(start))
 		cur := nextLive(prev, st, err)
 		recordLive(cur)
 		if prev != nil && reflect.DeepEqual(*prev, *cur) {
-			return true
+			continue
 		}
 		if cur.Err != "" {
 			log.Info("the router's FRR could not be read", "reason", cur.Err)
 		}
 		r.live.Store(cur)
-		return r.wakeNode(ctx, wake)
-	})
+		if !r.wakeNode(ctx, wake) {
+			return nil
+		}
+	}
 }
 
 // every calls tick every interval until ctx ends or tick returns false.
