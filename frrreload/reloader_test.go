@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,5 +208,44 @@ func TestFirstApplyLoadsWithoutFrrReload(t *testing.T) {
 	router.WaitEstablished(t, "", peerAddr, 30*time.Second)
 	if _, err := r.Apply(ctx, []byte(configB)); err == nil {
 		t.Fatal("a change to a running configuration did not go through frr-reload.py")
+	}
+}
+
+// TestProbeHandler: the kubelet's loopback port answers /healthz as the socket
+// does, and serves nothing that applies or reads a configuration.
+func TestProbeHandler(t *testing.T) {
+	r, router := setup(t)
+	if _, err := r.Apply(context.Background(), []byte(configA)); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ProbeHandler(r))
+	defer srv.Close()
+	do := func(method, path string) int {
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(configB))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := do("GET", "/healthz"); code != http.StatusOK {
+		t.Errorf("GET /healthz = %d; want 200", code)
+	}
+	for _, p := range []struct{ method, path string }{{"POST", "/config"}, {"GET", "/state"}} {
+		if code := do(p.method, p.path); code != http.StatusNotFound && code != http.StatusMethodNotAllowed {
+			t.Errorf("%s %s on the probe port = %d; want it not served", p.method, p.path, code)
+		}
+	}
+	if strings.Contains(router.Vtysh(t, "show running-config"), "10.99.0.6") {
+		t.Error("a configuration posted to the probe port was applied")
+	}
+	router.Stop()
+	time.Sleep(300 * time.Millisecond)
+	if code := do("GET", "/healthz"); code != http.StatusServiceUnavailable {
+		t.Errorf("GET /healthz with FRR stopped = %d; want 503", code)
 	}
 }

@@ -62,13 +62,7 @@ func Handler(r *Reloader) http.Handler {
 			reply(w, http.StatusOK, Response{Result: ResultSuccess})
 		}
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
-		if err := r.Healthy(req.Context()); err != nil {
-			reply(w, http.StatusServiceUnavailable, Response{Result: ResultFailure, Message: err.Error()})
-			return
-		}
-		reply(w, http.StatusOK, Response{Result: ResultSuccess})
-	})
+	mux.HandleFunc("GET /healthz", healthz(r))
 	mux.HandleFunc("GET /state", func(w http.ResponseWriter, req *http.Request) {
 		st, err := r.State(req.Context())
 		if err != nil {
@@ -79,6 +73,29 @@ func Handler(r *Reloader) http.Handler {
 		_ = json.NewEncoder(w).Encode(st)
 	})
 	return mux
+}
+
+// ProbeHandler serves GET /healthz alone, for the kubelet's readiness probe on a
+// loopback TCP port: an HTTP probe costs the node nothing but the request, where
+// an exec probe starts a runtime process and the probe's own (on an emulated
+// node, the router pod's exec probes used more CPU than any other pod). Nothing
+// that changes or reveals FRR's configuration or state is served there: the
+// port is open to every process of the node.
+func ProbeHandler(r *Reloader) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", healthz(r))
+	return mux
+}
+
+// healthz answers whether FRR answers and runs the last good configuration.
+func healthz(r *Reloader) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		if err := r.Healthy(req.Context()); err != nil {
+			reply(w, http.StatusServiceUnavailable, Response{Result: ResultFailure, Message: err.Error()})
+			return
+		}
+		reply(w, http.StatusOK, Response{Result: ResultSuccess})
+	}
 }
 
 func reply(w http.ResponseWriter, code int, r Response) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -32,6 +33,7 @@ func main() {
 	alive := flag.Bool("alive", false, "exit 0 if watchfrr answers and reports every daemon Up, else say why and exit 1 (the frr container's liveness probe)")
 	supervised := flag.Bool("supervised", true, "FRR runs under watchfrr: load nothing until it reports every daemon Up")
 	vtysh := flag.String("vtysh", "", "vtysh to run (the one on PATH when empty)")
+	probeAddr := flag.String("probe-address", "", "TCP address serving GET /healthz alone, for the kubelet's readiness probe, e.g. 127.0.0.1:8083 (none when empty)")
 	flag.Parse()
 	ctrl.SetLogger(zap.New())
 	log := ctrl.Log.WithName("reloader")
@@ -86,7 +88,22 @@ func main() {
 		defer done()
 		_ = srv.Shutdown(shutdown)
 	}()
-	log.Info("serving", "socket", *socket)
+	if *probeAddr != "" {
+		pl, err := net.Listen("tcp", *probeAddr)
+		if err != nil {
+			log.Error(err, "listening for probes", "address", *probeAddr)
+			os.Exit(1)
+		}
+		probes := &http.Server{Handler: frrreload.ProbeHandler(r), ReadHeaderTimeout: 10 * time.Second}
+		go func() { <-ctx.Done(); _ = probes.Close() }()
+		go func() {
+			if err := probes.Serve(pl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error(err, "serving probes")
+				os.Exit(1)
+			}
+		}()
+	}
+	log.Info("serving", "socket", *socket, "probes", *probeAddr)
 	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error(err, "serving")
 		os.Exit(1)
