@@ -57,18 +57,22 @@ cleanup() {
 }
 trap cleanup EXIT
 fig() { printf '%-58s %s\n' "$1" "$2" | tee -a "$work/figures.txt"; }
+# A try that took long (a vtysh in a pod on a starved node) waits twice as long
+# before the next: the lab must not be what starves the node it waits for.
 check() { # seconds what command...
-  local limit=$1 what=$2 s deadline
+  local limit=$1 what=$2 s deadline try
   shift 2
   s=$(date +%s.%N)
   deadline=$((SECONDS + limit)) # seconds, however long each try takes
   while :; do
+    try=$SECONDS
     if "$@" >/dev/null 2>&1; then
       printf '\e[32m✔\e[0m %s (%.1f s)\n' "$what" "$(echo "$(date +%s.%N) - $s" | bc)"
       return 0
     fi
     ((SECONDS < deadline)) || break
-    sleep 1
+    try=$((2 * (SECONDS - try)))
+    sleep $((try > 1 ? try : 1))
   done
   printf '\e[31m✘\e[0m %s (gave up after %s s)\n' "$what" "$limit"
   "$@" || true
