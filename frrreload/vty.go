@@ -56,9 +56,12 @@ func readAnswer(r io.Reader) (out []byte, status byte, err error) {
 	chunk := make([]byte, 64<<10)
 	for {
 		n, err := r.Read(chunk)
+		// Only the new bytes, and the end marker's start in the old ones, can
+		// hold the marker: a large answer is not scanned again at each chunk.
+		from := max(0, len(buf)-len(answerEnd))
 		buf = append(buf, chunk[:n]...)
-		if i := bytes.Index(buf, answerEnd); i >= 0 && len(buf) > i+len(answerEnd) {
-			return buf[:i], buf[i+len(answerEnd)], nil
+		if i := bytes.Index(buf[from:], answerEnd); i >= 0 && len(buf) > from+i+len(answerEnd) {
+			return buf[:from+i], buf[from+i+len(answerEnd)], nil
 		}
 		if errors.Is(err, io.EOF) {
 			return nil, 0, fmt.Errorf("the connection closed before the answer ended (%d bytes)", len(buf))
