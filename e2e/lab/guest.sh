@@ -249,13 +249,16 @@ say "10. The data plane lives in the kernel"
 # 100 ms each while ACTION runs and for SECONDS after. Sets LOSS to "lost/sent" for
 # both together, and TOPOD to the echo requests that did not reach the pod (the
 # fabric-to-pod direction alone): "missing/sent".
+# GAPS says when each stream was down (pinggaps.awk), as seconds from T0, the
+# pings' start.
 pingloss() {
   local after=$1 p1 p2 rx0
   shift
   rx0=$(pod_rx)
-  ip netns exec host1 ping -i 0.1 -W 1 $POD >"$LAB_OUT/ping.txt" 2>&1 &
+  T0=$(now)
+  ip netns exec host1 ping -D -O -i 0.1 -W 1 $POD >"$LAB_OUT/ping.txt" 2>&1 &
   p1=$!
-  ip netns exec host1 ping -i 0.1 -W 1 $SVC >"$LAB_OUT/ping-svc.txt" 2>&1 &
+  ip netns exec host1 ping -D -O -i 0.1 -W 1 $SVC >"$LAB_OUT/ping-svc.txt" 2>&1 &
   p2=$!
   sleep 1
   "$@"
@@ -267,6 +270,22 @@ pingloss() {
   lost=$(cat "$LAB_OUT/ping.txt" "$LAB_OUT/ping-svc.txt" | awk '/packets transmitted/ { n += $1 - $4 } END { print n }')
   arrived=$(($(pod_rx) - rx0))
   LOSS="$lost/$sent" TOPOD="$((sent > arrived ? sent - arrived : 0))/$sent"
+  GAPS="pod: $(awk -f e2e/cluster/pinggaps.awk "$LAB_OUT/ping.txt"); service: $(awk -f e2e/cluster/pinggaps.awk "$LAB_OUT/ping-svc.txt")"
+}
+# bgp_events T0 NAME=LOG...: what times a restart in FRR's logs, from T0 on, as
+# seconds from T0 (the logs' clock has whole seconds): sessions up and down,
+# End-of-RIBs.
+bgp_events() {
+  local t0=${1%.*} f d t rest ts
+  shift
+  for f; do
+    { grep -h -E 'ADJCHANGE|rcvd End-of-RIB' "${f#*=}" 2>/dev/null || true; } | while read -r d t rest; do
+      ts=$(date -d "${d//\//-} $t" +%s) || continue
+      if ((ts >= t0)); then
+        printf '    %s +%d s: %s\n' "${f%%=*}" $((ts - t0)) "$(sed 's/^BGP: \[[A-Z0-9-]*\] //' <<<"$rest" | cut -c1-140)"
+      fi
+    done
+  done
 }
 # pod_rx counts the ICMP echo requests the pod received (pings are all there is).
 pod_rx() { ip netns exec pod awk '/^Icmp:/ { if (!c) { for (i = 1; i <= NF; i++) if ($i == "InEchos") c = i } else print $c }' /proc/net/snmp; }
@@ -276,6 +295,8 @@ fault() {
   shift
   pingloss "$@"
   echo "  $name: ping loss $LOSS (fabric to pod: $TOPOD missing)"
+  echo "    lost, as seconds from the pings' start: $GAPS"
+  [[ $LOSS == 0/* ]] || bgp_events "$T0" router=/run/frr/router/frr.log frr-k8s=/run/frr/frr-k8s.log
   figure "ping loss while $name (lost/sent; fabric to pod missing)" "$LOSS; $TOPOD" ""
 }
 sessions_established() { # every BGP session of the router
