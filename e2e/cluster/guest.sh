@@ -20,6 +20,18 @@ else
   ip addr add 192.168.11.3/24 dev eth1 && ip link set eth1 up
 fi
 touch "$OUT/node-started"
+# How fast the node is now: a fixed piece of CPU work, timed every 30 s (epoch s,
+# ms). The lab's timeouts are a real node's many times over; this says by how much
+# a loaded run's node was slower than one alone (run.sh prints it at the end).
+(
+  while [[ ! -e $OUT/done ]]; do
+    a=$(date +%s%N)
+    awk 'BEGIN { for (i = 0; i < 200000; i++) s += i }'
+    b=$(date +%s%N)
+    echo "$((a / 1000000000)) $(((b - a) / 1000000))" >>"$OUT/speed.log"
+    sleep 30
+  done
+) &
 # The host's way to look at and act on the node's own network (run.sh's guest):
 # each $OUT/cmd/N.sh runs once, in the node's host netns, as root; its output goes
 # to N.out and its exit code to N.rc, written last.

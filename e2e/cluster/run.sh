@@ -47,10 +47,19 @@ built=$(date +%s)
 
 ok=0
 bootpid= bootpid2=
+# speed LOG: the node's timings of a fixed piece of CPU work (guest.sh), summed up.
+speed() {
+  sort -n -k2 "$1" | awk '{ v[NR] = $2 } END {
+    if (NR) printf "median %d ms, 90th percentile %d ms, max %d ms (%d samples, 30 s apart)", v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)], v[NR], NR }'
+}
 cleanup() {
   touch "$work/out/done" "$work/out2/done" 2>/dev/null || true
   for p in $bootpid $bootpid2; do
     timeout 120 tail --pid=$p -f /dev/null || kill $p 2>/dev/null || true
+  done
+  for n in 1 2; do
+    local out=$work/out${n#1}
+    [ -s "$out/speed.log" ] && fig "node$n: a fixed CPU task took" "$(speed "$out/speed.log")"
   done
   hack/cluster/control-plane.sh down "$work/run" || true
   if [[ $ok == 1 && -z ${LAB_KEEP:-} ]]; then rm -rf "$work"; else echo "cluster logs: $work" >&2; fi
