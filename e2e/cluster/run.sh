@@ -95,7 +95,7 @@ on1() { kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=$
 # The router's containers' logs, the previous frr container's too, into the work
 # folder (kept when the run fails).
 router_logs() {
-  local c n
+  local c n p
   local pl
   for n in node1 node2; do
     pl=$(kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=nodeplumber --field-selector spec.nodeName=$n -o name | head -1)
@@ -104,9 +104,14 @@ router_logs() {
     kubectl -n frr-k8s-evpn-system logs "$pl" --previous >"$work/plumber-$n-previous.log" 2>&1 || true
   done
   kubectl -n frr-k8s-evpn-system get routernodestatus -o yaml >"$work/routernodestatus.yaml" 2>&1 || true
+  # Each controller replica, and the one before a restart (a loaded run saw one
+  # exit by itself, with nothing left to say why).
+  for p in $(kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=controller -o name 2>/dev/null); do
+    kubectl -n frr-k8s-evpn-system logs "$p" >"$work/controller-${p#pod/}.log" 2>&1 || true
+    kubectl -n frr-k8s-evpn-system logs "$p" --previous >"$work/controller-${p#pod/}-previous.log" 2>&1 || true
+  done
   # FRR-K8s's pods too: each container, and the one before a restart (a crash loop
   # of its controller on a starved two-node run left nothing to read).
-  local p
   for p in $(kubectl -n frr-k8s-system get pods -o name 2>/dev/null); do
     kubectl -n frr-k8s-system logs "$p" --all-containers --prefix >"$work/frrk8s-${p#pod/}.log" 2>&1 || true
     kubectl -n frr-k8s-system logs "$p" --all-containers --prefix --previous >"$work/frrk8s-${p#pod/}-previous.log" 2>&1 || true
