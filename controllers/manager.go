@@ -36,6 +36,9 @@ type ManagerOptions struct {
 	MetricsAddr     string
 	ProbeAddr       string
 	LeaderElection  bool
+	// LeaseDuration, RenewDeadline and RetryPeriod time leader election; zero
+	// keeps DefaultLeaderElection's.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// QPS and Burst bound the client; zero keeps controller-runtime's defaults.
 	QPS   float64
 	Burst int
@@ -50,6 +53,21 @@ type ManagerOptions struct {
 	ClusterNetworks []netip.Prefix
 	// SkipNameValidation lets one process run several managers (tests do).
 	SkipNameValidation bool
+}
+
+// DefaultLeaderElection is the leader election's timing. controller-runtime's
+// (15 s lease, 10 s renew deadline) makes the leader exit when it has not
+// renewed its lease for 10 s: a node cut from the API server for longer, or one
+// too starved to renew (seen in a loaded lab cluster), restarts the controller.
+// The data plane does not depend on the controller, so a slower failover costs
+// little: the leader keeps its lease through 80 s without the API server (the
+// restart table's outage is 60 s), another replica takes over 100 s after the
+// leader's last renewal when it died, and at once when it stopped (the lease is
+// released on shutdown).
+var DefaultLeaderElection = struct{ LeaseDuration, RenewDeadline, RetryPeriod time.Duration }{
+	LeaseDuration: 100 * time.Second,
+	RenewDeadline: 80 * time.Second,
+	RetryPeriod:   5 * time.Second,
 }
 
 // Scheme knows our types, FRR-K8s's and Kubernetes' own.
@@ -79,7 +97,12 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (ctrl.Manager, error) {
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "frr-k8s-evpn-controller",
 		LeaderElectionNamespace: opts.Namespace,
-		Controller:              config.Controller{SkipNameValidation: &opts.SkipNameValidation},
+		// Start returns as soon as the lease is released, and main exits.
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 orDefault(opts.LeaseDuration, DefaultLeaderElection.LeaseDuration),
+		RenewDeadline:                 orDefault(opts.RenewDeadline, DefaultLeaderElection.RenewDeadline),
+		RetryPeriod:                   orDefault(opts.RetryPeriod, DefaultLeaderElection.RetryPeriod),
+		Controller:                    config.Controller{SkipNameValidation: &opts.SkipNameValidation},
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&evpnv1.L3VNI{}:            {Namespaces: ours},
 			&evpnv1.Underlay{}:         {Namespaces: ours},
@@ -116,4 +139,11 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("setting up the EVPN controller: %w", err)
 	}
 	return mgr, nil
+}
+
+func orDefault(d, def time.Duration) *time.Duration {
+	if d == 0 {
+		d = def
+	}
+	return &d
 }

@@ -155,6 +155,8 @@ type controllerUnderTest struct {
 	ns, frrNS string
 	writes    *writeCounter
 	stop      func()
+	// exited is closed when the manager stops, by stop or by itself.
+	exited <-chan struct{}
 }
 
 var nsSeq atomic.Int64
@@ -184,7 +186,8 @@ func startControllerOn(t testing.TB, apiCfg *rest.Config, ns, frrNS string, edit
 	requireAPI(t)
 	cfg := rest.CopyConfig(apiCfg)
 	writes := newWriteCounter()
-	cfg.WrapTransport = writes.wrap
+	// Any transport apiCfg already wraps (a test's outage) stays under the counter.
+	cfg.Wrap(writes.wrap)
 	opts := ManagerOptions{
 		Namespace: ns, FRRK8sNamespace: frrNS, MetricsAddr: "0", ProbeAddr: "0", QPS: 1000, Burst: 2000, SkipNameValidation: true,
 	}
@@ -203,7 +206,7 @@ func startControllerOn(t testing.TB, apiCfg *rest.Config, ns, frrNS string, edit
 			t.Errorf("manager: %v", err)
 		}
 	}()
-	c := &controllerUnderTest{ns: ns, frrNS: frrNS, writes: writes}
+	c := &controllerUnderTest{ns: ns, frrNS: frrNS, writes: writes, exited: done}
 	var once sync.Once
 	c.stop = func() { once.Do(func() { cancel(); <-done }) }
 	t.Cleanup(c.stop)
