@@ -157,6 +157,14 @@ func TestServiceAccountRights(t *testing.T) {
 		{"controller: publish an L3VNI's accepted version", func() error { return forgeAccepted(controller) }, ""},
 		{"another workload with RBAC on l3vnis/status: forge the published version", func() error { return forgeAccepted(other) },
 			"only the frr-k8s-evpn controller writes the status of Underlays and L3VNIs"},
+		// controller-runtime's leader election says "became leader" with the core API.
+		{"controller: record leader election's Event", func() error {
+			return controller.Create(ctx, &corev1.Event{
+				ObjectMeta:     metav1.ObjectMeta{GenerateName: "lease-", Namespace: ns},
+				InvolvedObject: corev1.ObjectReference{Kind: "Lease", Namespace: ns, Name: "frr-k8s-evpn-controller"},
+				Reason:         "LeaderElection", Message: "became leader", Type: corev1.EventTypeNormal,
+			}, client.DryRunAll)
+		}, ""},
 		{"plumber: write an FRRConfiguration", func() error {
 			return plumber.Create(ctx, managed("evpn-y", frrNS), client.DryRunAll)
 		}, "forbidden"},
