@@ -16,7 +16,7 @@ func TestLivenessOutlastsWatchfrrRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`watchfrr_options="-T (\d+)`).FindSubmatch(start)
+	m := regexp.MustCompile(`watchfrr_options="[^"]*-T (\d+)`).FindSubmatch(start)
 	if m == nil {
 		t.Fatal("router-start: no watchfrr -T found")
 	}

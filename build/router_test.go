@@ -103,9 +103,10 @@ func TestRouterStart(t *testing.T) {
 	for _, tc := range []struct {
 		name, daemons, wait string
 		up                  bool
+		logged              []string // in its output, from FRR's log
 	}{
-		{"healthy", string(good), "2m", true},
-		{"zebra cannot start", string(good) + "zebra_options=\"$zebra_options --no-such-option\"\n", "20s", false},
+		{"healthy", string(good), "2m", true, []string{"WATCHFRR: ", "all daemons up", "BGP: "}},
+		{"zebra cannot start", string(good) + "zebra_options=\"$zebra_options --no-such-option\"\n", "20s", false, []string{"WATCHFRR: ", "zebra state -> down"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			daemons := filepath.Join(t.TempDir(), "daemons")
@@ -129,6 +130,16 @@ func TestRouterStart(t *testing.T) {
 				if time.Now().After(deadline) {
 					_ = cmd.Process.Kill()
 					t.Fatalf("router-start did not say %q:\n%s\n%s", said, out, s.Watchfrr())
+				}
+			}
+			// FRR's own log reaches the container's output: watchfrr's and the
+			// daemons' lines (they detach, and watchfrr would use syslog).
+			for _, want := range tc.logged {
+				for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), want); time.Sleep(200 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Errorf("FRR's log: no %q in router-start's output:\n%s", want, out)
+						break
+					}
 				}
 			}
 			if !tc.up {
