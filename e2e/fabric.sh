@@ -12,6 +12,7 @@
 FABRIC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FABRIC_FRR=${EVPN_FRR:-$FABRIC_DIR/../.cache/frr/$(cat "$FABRIC_DIR/../build/frr/version")}
 FABRIC_ETC=$FABRIC_FRR/rootfs/etc/frr
+FABRIC_LEAF_LOG=/run/frr/leaf/frr.log # the leaf's FRR log, in its run folder
 FABRIC_FRR_OWNER=$(awk -F: '$1 == "frr" { print $3 ":" $4 }' "$FABRIC_FRR/rootfs/etc/passwd")
 
 start_frr() { # pathspace netns config-file logdir: FRR started by its init script, as in its image
@@ -51,7 +52,7 @@ fabric_up() { # node-address logdir [cable node2-address]
   cat >"$logs/leaf.conf" <<CONF
 frr defaults datacenter
 hostname leaf
-log file $logs/leaf-frr.log informational
+log file $FABRIC_LEAF_LOG informational
 vrf red
  vni 100
 exit-vrf
@@ -82,4 +83,7 @@ router bgp 64612 vrf red
  exit-address-family
 CONF
   start_frr leaf leaf "$logs/leaf.conf" "$logs"
+  # FRR runs in its root, which sees this machine's /run but not the log folder
+  # (FRR said "Can't open log file" for a path there): its log is followed into it.
+  tail -n +1 -F "$FABRIC_LEAF_LOG" >"$logs/leaf-frr.log" 2>/dev/null &
 }

@@ -296,7 +296,7 @@ fault() {
   pingloss "$@"
   echo "  $name: ping loss $LOSS (fabric to pod: $TOPOD missing)"
   echo "    lost, as seconds from the pings' start: $GAPS"
-  [[ $LOSS == 0/* ]] || bgp_events "$T0" router=/run/frr/router/frr.log frr-k8s=/run/frr/frr-k8s.log
+  [[ $LOSS == 0/* ]] || bgp_events "$T0" router=/run/frr/router/frr.log frr-k8s=/run/frr/frr-k8s.log leaf="$FABRIC_LEAF_LOG"
   figure "ping loss while $name (lost/sent; fabric to pod missing)" "$LOSS; $TOPOD" ""
 }
 sessions_established() { # every BGP session of the router
