@@ -68,6 +68,8 @@ trap cleanup EXIT
 fig() { printf '%-58s %s\n' "$1" "$2" | tee -a "$work/figures.txt"; }
 # A try that took long (a vtysh in a pod on a starved node) waits twice as long
 # before the next: the lab must not be what starves the node it waits for.
+# Commands whose output is only shown end in `|| true`: on a starved guest, a curl
+# shown after its check had passed timed out and ended a two-node run (set -e).
 check() { # seconds what command...
   local limit=$1 what=$2 s deadline try
   shift 2
@@ -276,7 +278,7 @@ check 600 "RouterNodeStatus node1: the router's FRR took its configuration" relo
 routed=$(date +%s)
 kubectl get pods -A -o wide
 echo "\$ kubectl -n frr-k8s-evpn-system logs $(on1 nodeplumber) --tail=5"
-kubectl -n frr-k8s-evpn-system logs "$(on1 nodeplumber)" --tail=5 | cut -c1-200 | sed 's/^/  /'
+kubectl -n frr-k8s-evpn-system logs "$(on1 nodeplumber)" --tail=5 | cut -c1-200 | sed 's/^/  /' || true
 check 60 "kubectl exec into the router: FRR 10.7.1 in evpnrouter" sh -c \
   "kubectl -n frr-k8s-evpn-system exec "$(on1 router)" -c frr -- vtysh -c 'show version' | grep -q 'FRRouting 10.7.1'"
 kubectl -n frr-k8s-evpn-system get routernodestatus
@@ -311,7 +313,7 @@ host_session_since() { # epoch
   [[ -n $up ]] && (($(date +%s) - up / 1000 >= $1))
 }
 session_up=$(date +%s)
-kubectl get bgpsessionstates -n frr-k8s-system -o custom-columns=NODE:.status.node,PEER:.status.peer,VRF:.status.vrf,BGP:.status.bgpStatus | sed 's/^/  /'
+kubectl get bgpsessionstates -n frr-k8s-system -o custom-columns=NODE:.status.node,PEER:.status.peer,VRF:.status.vrf,BGP:.status.bgpStatus | sed 's/^/  /' || true
 frrnodestate_ok() {
   [[ $(kubectl get frrnodestate node1 -o jsonpath='{.status.lastConversionResult} {.status.lastReloadResult}') == "success success" ]] &&
     kubectl get frrnodestate node1 -o jsonpath='{.status.runningConfig}' | grep -q "neighbor $leg remote-as 64512"
@@ -320,10 +322,10 @@ check 300 "FRRNodeState node1: conversion and reload succeeded, neighbor $leg co
 check 300 "L3VNI red is Ready on $nodes/$nodes nodes" sh -c "kubectl -n frr-k8s-evpn-system get l3vni red -o jsonpath='{.status.ready}' | grep -qx $nodes/$nodes"
 applied_event() { kubectl -n frr-k8s-evpn-system get events --field-selector involvedObject.name=node1,involvedObject.kind=RouterNodeStatus,reason=Applied -o name | grep -q .; }
 check 60 "an Event on RouterNodeStatus node1 says the node applied what selects it" applied_event
-kubectl -n frr-k8s-evpn-system get l3vni -o wide | sed 's/^/  /'
+kubectl -n frr-k8s-evpn-system get l3vni -o wide | sed 's/^/  /' || true
 check 120 "kubectl evpn status: every node x L3VNI ready (exit 0)" kubectl evpn status
 echo "\$ kubectl evpn status -o wide"
-kubectl evpn status -o wide | sed 's/^/  /'
+kubectl evpn status -o wide | sed 's/^/  /' || true
 
 echo "== MetalLB $METALLB_VERSION from its own chart, announcing a LoadBalancer IP through FRR-K8s"
 # FRR-K8s mode (its speaker runs no FRR of its own), no memberlist (the speaker runs
@@ -356,7 +358,7 @@ check 600 "MetalLB assigns $SVC to Service web" \
   sh -c "kubectl get svc web -o jsonpath='{.status.loadBalancer.ingress[0].ip}' | grep -qx $SVC"
 check 600 "MetalLB's FRRConfiguration metallb-node1 advertises $SVC/32" \
   sh -c "kubectl get frrconfiguration -n frr-k8s-system metallb-node1 -o jsonpath='{.spec.bgp.routers[0].prefixes}' | grep -q $SVC/32"
-kubectl get frrconfigurations -n frr-k8s-system | sed 's/^/  /'
+kubectl get frrconfigurations -n frr-k8s-system | sed 's/^/  /' || true
 # FRR-K8s merges MetalLB's and ours into one session; the router learns both
 # prefixes from the host leg.
 router_learned() { # prefix
@@ -366,7 +368,7 @@ check 600 "the router's VRF red learned $SVC/32 from FRR-K8s" router_learned $SV
 check 60 "the router's VRF red learned the pod CIDR 10.244.0.0/24 from FRR-K8s" router_learned 10.244.0.0/24
 announced=$(date +%s)
 echo "\$ kubectl -n frr-k8s-evpn-system exec $(on1 router) -c frr -- vtysh -c 'show bgp vrf red ipv4 unicast'"
-kubectl -n frr-k8s-evpn-system exec "$(on1 router)" -c frr -- vtysh -c 'show bgp vrf red ipv4 unicast' | grep -E '^ *[*>]|Network' | sed 's/^/  /'
+kubectl -n frr-k8s-evpn-system exec "$(on1 router)" -c frr -- vtysh -c 'show bgp vrf red ipv4 unicast' | grep -E '^ *[*>]|Network' | sed 's/^/  /' || true
 
 echo "== the fabric: the leaf learns node1's routes as EVPN type-5, HOST1 reaches the pod and the Service"
 VTEP=$(kubectl -n frr-k8s-evpn-system get routernodestatus node1 -o jsonpath='{.status.vtepIP}') # from node1's index
@@ -385,7 +387,7 @@ host1_gets_web() { guest "ip netns exec host1 curl -s -m 3 http://$SVC/" | grep 
 check 300 "HOST1 gets the web pod's answer from the Service IP $SVC (MetalLB, the router, kube-proxy)" host1_gets_web "$web_pod"
 fabric_up=$(date +%s)
 echo "\$ ip netns exec host1 curl -s http://$SVC/   # on HOST1, behind the leaf"
-guest "ip netns exec host1 curl -s -m 3 http://$SVC/" | sed 's/^/  /'
+guest "ip netns exec host1 curl -s -m 3 http://$SVC/" | sed 's/^/  /' || true
 
 echo "-- the fabric as the node's status shows it: read from the router's FRR by the plumber"
 rns() { kubectl -n frr-k8s-evpn-system get routernodestatus node1 -o jsonpath="$1"; }
@@ -399,7 +401,7 @@ live_red() { # the fabric session up; red's VNI up, the leaf's VTEP, HOST1's net
 }
 check 120 "RouterNodeStatus node1: fabric 1/1, VNI 100 Up, remote VTEP 100.64.0.1, type-5 in >= 1 and out 2" live_red
 echo "\$ kubectl -n frr-k8s-evpn-system get routernodestatus"
-kubectl -n frr-k8s-evpn-system get routernodestatus | sed 's/^/  /'
+kubectl -n frr-k8s-evpn-system get routernodestatus | sed 's/^/  /' || true
 echo "\$ kubectl evpn status"
 kubectl evpn status | sed 's/^/  /' || true
 echo "\$ kubectl evpn describe node node1"
@@ -443,7 +445,7 @@ check 1 "the dashboard's $(grep -o 'frr_k8s_evpn_[a-z0-9_]*\|controller_runtime_
 grep -E '^frr_k8s_evpn_(router_(bgp_session_up|type5_routes|remote_vteps|vni_up)|plumber_reloads_total|objects\{kind="L3VNI")' "$work/metrics.txt" | sed 's/^/  /'
 
 echo "\$ kubectl get pods -A -o wide"
-kubectl get pods -A -o wide | sed 's/^/  /'
+kubectl get pods -A -o wide | sed 's/^/  /' || true
 
 if ((nodes > 1)); then
   echo "== node2: BIRD speaks for VRF red on the host, pods reach each other across nodes over VXLAN"
@@ -455,7 +457,7 @@ if ((nodes > 1)); then
     sh -c "kubectl get frrconfiguration -n frr-k8s-system evpn-frr-k8s-evpn-system-red -o jsonpath='{.spec.nodeSelector.matchLabels.speaker}' | grep -qx frr-k8s"
   bird_up() { kubectl -n bird exec ds/bird -- birdc -s /run/bird.ctl show protocols red | grep -q Established; }
   check 300 "BIRD on node2: its session to the router's leg $leg is Established" bird_up
-  kubectl -n bird exec ds/bird -- birdc -s /run/bird.ctl show protocols | sed 's/^/  /'
+  kubectl -n bird exec ds/bird -- birdc -s /run/bird.ctl show protocols | sed 's/^/  /' || true
   VTEP2=$(kubectl -n frr-k8s-evpn-system get routernodestatus node2 -o jsonpath='{.status.vtepIP}')
   check 300 "leaf: type-5 route 10.244.1.0/24 (BIRD's), next hop node2's VTEP $VTEP2" leaf_type5 10.244.1.0 24 "$VTEP2"
   check 300 "node1 learned node2's pods 10.244.1.0/24 through FRR-K8s" guest "ip route show 10.244.1.0/24 | grep -q 'via 192.169.10.1'"
@@ -479,7 +481,7 @@ if ((nodes > 1)); then
   check 60 "and node2's web2 pod pings node1's web pod" from_pod guest2 "$POD2" ping -c1 -W1 "$POD"
   check 60 "the leaf saw them as VXLAN from node1's VTEP $VTEP to node2's $VTEP2 (tcpdump on its port to node2)" \
     guest "grep -q 'VXLAN, flags \[I\] (0x08), vni 100' /tmp/vxlan.txt"
-  guest "head -3 /tmp/vxlan.txt" | sed 's/^/  /'
+  guest "head -3 /tmp/vxlan.txt" | sed 's/^/  /' || true
   tx1=$(vx_tx)
   check 1 "node1's router sent them through vx100 (tx packets $tx0 -> $tx1)" test "$tx1" -gt "$tx0"
   check 300 "HOST1 pings node2's web2 pod $POD2 through VXLAN" guest "ip netns exec host1 ping -c1 -W1 $POD2"
@@ -590,7 +592,7 @@ kubectl delete -f e2e/lab/manifests/frrconfiguration-conflict.yaml | sed 's/^/  
 check 300 "red's FRRConfigurationReady is True again" cond_is status True
 recovered_event() { kubectl -n frr-k8s-evpn-system get events --field-selector involvedObject.name=red,reason=Recovered -o name | grep -q .; }
 check 60 "an Event on L3VNI red says it recovered" recovered_event
-kubectl -n frr-k8s-evpn-system get events --field-selector involvedObject.name=red -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message | sed 's/^/  /'
+kubectl -n frr-k8s-evpn-system get events --field-selector involvedObject.name=red -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message | sed 's/^/  /' || true
 
 echo "== lifecycle: what a kubelet does to our pods, and what it must not change"
 ns=frr-k8s-evpn-system
