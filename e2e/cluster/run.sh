@@ -432,11 +432,18 @@ fig "quiet node: RouterNodeStatus writes in 60 s (6 live reads)" "0 (window $qui
 
 echo "-- metrics: every metric the Grafana dashboard queries is served by the running programs"
 # Both controller replicas (the leader decides) and node1's plumber (host network).
-ctrl_ips=$(kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=controller -o jsonpath='{.items[*].status.podIP}')
+# Each replica from its own node: pods reach the other node's pods only through the
+# EVPN routes that node2's speaker brings later (a leader on node2 was missed).
+ctrl_pods=$(kubectl -n frr-k8s-evpn-system get pods -l app.kubernetes.io/component=controller -o jsonpath='{range .items[*]}{.spec.nodeName}={.status.podIP}{" "}{end}')
 scrape_all() {
-  local ip
-  guest "curl -s -m 10 http://127.0.0.1:9102/metrics"
-  for ip in $ctrl_ips; do guest "curl -s -m 10 http://$ip:8080/metrics"; done
+  local p
+  guest "curl -s -m 10 http://127.0.0.1:9102/metrics" || true
+  for p in $ctrl_pods; do
+    case ${p%%=*} in
+      node2) guest2 "curl -s -m 10 http://${p#*=}:8080/metrics" || true ;;
+      *) guest "curl -s -m 10 http://${p#*=}:8080/metrics" || true ;;
+    esac
+  done
 }
 scrape_all >"$work/metrics.txt"
 missing=$(grep -o 'frr_k8s_evpn_[a-z0-9_]*\|controller_runtime_[a-z0-9_]*' config/prometheus/grafana-dashboard.json | sort -u |
