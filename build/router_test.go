@@ -135,11 +135,8 @@ func TestRouterStart(t *testing.T) {
 			// FRR's own log reaches the container's output: watchfrr's and the
 			// daemons' lines (they detach, and watchfrr would use syslog).
 			for _, want := range tc.logged {
-				for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), want); time.Sleep(200 * time.Millisecond) {
-					if time.Now().After(deadline) {
-						t.Errorf("FRR's log: no %q in router-start's output:\n%s", want, out)
-						break
-					}
+				if !out.waitFor(want, 30*time.Second) {
+					t.Errorf("FRR's log: no %q in router-start's output:\n%s", want, out)
 				}
 			}
 			if !tc.up {
@@ -258,10 +255,8 @@ func routerUp(t *testing.T, name string) *frrinstance.Supervised {
 	s := frrinstance.PrepareSupervised(t, name, "frr/daemons")
 	cmd, out := routerStart(t, s, "2m")
 	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
-	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(out.String(), "router-start: FRR is up"); time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("router-start did not say FRR is up:\n%s\n%s", out, s.Watchfrr())
-		}
+	if !out.waitFor("router-start: FRR is up", 2*time.Minute) {
+		t.Fatalf("router-start did not say FRR is up:\n%s\n%s", out, s.Watchfrr())
 	}
 	return s
 }
@@ -316,6 +311,16 @@ type output string
 func (o output) String() string {
 	b, _ := os.ReadFile(string(o))
 	return string(b)
+}
+
+// waitFor says whether the output holds want within limit.
+func (o output) waitFor(want string, limit time.Duration) bool {
+	for deadline := time.Now().Add(limit); !strings.Contains(o.String(), want); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
 
 // running says whether pid is a live process (a zombie is not).
