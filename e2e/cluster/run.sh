@@ -412,17 +412,18 @@ kubectl evpn describe node node1 | sed 's/^/  /' || true
 # window (the host session's state changed, and was written). So a window whose
 # status changed says what changed, and another is tried; a plumber that wrote on
 # every read would fail them all.
-rns_status() { kubectl -n frr-k8s-evpn-system get routernodestatus node1 -o yaml | sed -n '/^status:/,$p'; }
 quiet_window() { # WINDOW: 60 s of node1's status; says what changed if it was written
-  local rv0 rv1 st0 st1
-  rv0=$(rns '{.metadata.resourceVersion}') st0=$(rns_status)
+  local y0 y1 rv0 rv1
+  y0=$(kubectl -n frr-k8s-evpn-system get routernodestatus node1 -o yaml)
   sleep 60
-  rv1=$(rns '{.metadata.resourceVersion}') st1=$(rns_status)
-  [[ $rv0 == "$rv1" ]] && return 0
+  y1=$(kubectl -n frr-k8s-evpn-system get routernodestatus node1 -o yaml)
+  rv0=$(rv_of <<<"$y0") rv1=$(rv_of <<<"$y1")
+  [[ -n $rv0 && $rv0 == "$rv1" ]] && return 0 # none read is not quiet
   echo "  window $1: resourceVersion $rv0 -> $rv1; the status changed:"
-  diff <(echo "$st0") <(echo "$st1") | grep '^[<>]' | head -12 | sed 's/^/    /'
+  diff <(sed -n '/^status:/,$p' <<<"$y0") <(sed -n '/^status:/,$p' <<<"$y1") | grep '^[<>]' | head -12 | sed 's/^/    /'
   return 1
 }
+rv_of() { sed -n 's/^  resourceVersion: "\(.*\)"$/\1/p'; } # an object's, from its YAML
 quiet=0
 for w in 1 2 3; do
   if quiet_window $w; then quiet=$w; break; fi
