@@ -580,8 +580,8 @@ echo "-- an L3VNI reusing VNI 100 is rejected; red is untouched"
 rv=$(kubectl get frrconfiguration -n frr-k8s-system evpn-frr-k8s-evpn-system-red -o jsonpath='{.metadata.resourceVersion}')
 echo "\$ kubectl apply -f e2e/lab/manifests/l3vni-conflict.yaml"
 kubectl apply -f e2e/lab/manifests/l3vni-conflict.yaml | sed 's/^/  /'
-check 300 "L3VNI blue is not Accepted" kubectl -n frr-k8s-evpn-system wait --for=condition=Accepted=false l3vni/blue --timeout=5s
-echo "  message: $(kubectl -n frr-k8s-evpn-system get l3vni blue -o jsonpath='{.status.conditions[?(@.type=="Accepted")].message}')"
+check 300 "L3VNI green is not Accepted" kubectl -n frr-k8s-evpn-system wait --for=condition=Accepted=false l3vni/green --timeout=5s
+echo "  message: $(kubectl -n frr-k8s-evpn-system get l3vni green -o jsonpath='{.status.conditions[?(@.type=="Accepted")].message}')"
 check 1 "red's FRRConfiguration is untouched" test "$(kubectl get frrconfiguration -n frr-k8s-system evpn-frr-k8s-evpn-system-red -o jsonpath='{.metadata.resourceVersion}')" == "$rv"
 check 30 "HOST1 still gets the web pod's answer from $SVC" host1_gets_web
 kubectl delete -f e2e/lab/manifests/l3vni-conflict.yaml | sed 's/^/  /'

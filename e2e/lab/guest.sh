@@ -225,9 +225,9 @@ run kubectl get l3vnis,underlays -n $NS
 say "8. A conflicting L3VNI is rejected; red keeps working"
 rv=$(kubectl get frrconfiguration -n $FRRNS evpn-$NS-red -o jsonpath='{.metadata.resourceVersion}')
 run kubectl apply -f e2e/lab/manifests/l3vni-conflict.yaml
-check 180 "blue is not accepted" kubectl wait -n $NS --for=condition=Accepted=false l3vni/blue --timeout=5s
-show "kubectl get l3vni blue -n $NS -o jsonpath='{.status.conditions[?(@.type==\"Accepted\")].message}'" \
-  kubectl get l3vni blue -n $NS -o jsonpath='{.status.conditions[?(@.type=="Accepted")].message}{"\n"}'
+check 180 "green is not accepted" kubectl wait -n $NS --for=condition=Accepted=false l3vni/green --timeout=5s
+show "kubectl get l3vni green -n $NS -o jsonpath='{.status.conditions[?(@.type==\"Accepted\")].message}'" \
+  kubectl get l3vni green -n $NS -o jsonpath='{.status.conditions[?(@.type=="Accepted")].message}{"\n"}'
 [[ $(kubectl get frrconfiguration -n $FRRNS evpn-$NS-red -o jsonpath='{.metadata.resourceVersion}') == "$rv" ]] ||
   fail "red's FRRConfiguration changed"
 check 10 "red's FRRConfiguration is untouched and HOST1 still pings the pod" ip netns exec host1 ping -c1 -W1 $POD
