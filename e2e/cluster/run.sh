@@ -483,7 +483,7 @@ if ((nodes > 1)); then
   vx_tx() { guest "ip -n evpnrouter -s -j link show vx100" | grep -o '"tx":{"bytes":[0-9]*,"packets":[0-9]*' | grep -o '[0-9]*$'; }
   tx0=$(vx_tx)
   # Capture node1's VXLAN packets to node2 on the leaf's port to node2 while web pings web2.
-  guest "(ip netns exec leaf timeout 120 tcpdump -nn -c 3 -i swp3 'udp port 4789 and src host $VTEP and dst host $VTEP2' >/tmp/vxlan.txt 2>&1 &) ; sleep 1"
+  guest "(ip netns exec leaf timeout 120 tcpdump -l -nn -c 3 -i swp3 'udp port 4789 and src host $VTEP and dst host $VTEP2' >/tmp/vxlan.txt 2>&1 &) ; sleep 1"
   check 300 "node1's web pod $POD pings node2's web2 pod $POD2 (pod to pod across nodes)" from_pod guest "$POD" ping -c1 -W1 "$POD2"
   cross=$(date +%s)
   check 60 "and node2's web2 pod pings node1's web pod" from_pod guest2 "$POD2" ping -c1 -W1 "$POD"
