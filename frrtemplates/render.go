@@ -56,6 +56,7 @@ type hostView struct {
 // familyView is one address family of a VRF and its host neighbors.
 type familyView struct {
 	Name      word // "ipv4" or "ipv6"
+	HostBits  word // "32" or "128": a host leg's own prefix length
 	Neighbors []hostView
 }
 
@@ -295,10 +296,10 @@ func vrfViewOf(vrf VRF) *vrfView {
 		}
 	}
 	if len(v4) > 0 {
-		vv.Families = append(vv.Families, familyView{Name: "ipv4", Neighbors: v4})
+		vv.Families = append(vv.Families, familyView{Name: "ipv4", HostBits: "32", Neighbors: v4})
 	}
 	if len(v6) > 0 {
-		vv.Families = append(vv.Families, familyView{Name: "ipv6", Neighbors: v6})
+		vv.Families = append(vv.Families, familyView{Name: "ipv6", HostBits: "128", Neighbors: v6})
 	}
 	return vv
 }
