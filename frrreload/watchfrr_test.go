@@ -2,6 +2,7 @@ package frrreload
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,11 @@ func TestRestoreWaitsForEveryDaemon(t *testing.T) {
 	err := r.Restore(ctx)
 	if err == nil || !strings.Contains(err.Error(), "bgpd=") {
 		t.Errorf("restore with bgpd down: %v, want an error naming bgpd", err)
+	}
+	// A new configuration while a daemon is down is not refused: the plumber
+	// reports its node as waiting for the router, not as a failed reload.
+	if _, err := r.Apply(ctx, []byte(sharedConfig+"!\n")); err == nil || errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "bgpd=") {
+		t.Errorf("apply with bgpd down: %v, want an error naming bgpd that is not ErrRejected", err)
 	}
 	if !s.WaitAllUp(2 * time.Minute) {
 		t.Fatalf("watchfrr did not restart bgpd:\n%s", s.Watchfrr())

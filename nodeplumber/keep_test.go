@@ -99,3 +99,31 @@ func TestNodeStatusNamesEveryProblem(t *testing.T) {
 		t.Errorf("red on the node: %+v", st.L3VNIs)
 	}
 }
+
+// TestNodeStatusTellsWaitingFromFailing: a reload that FRR refused is a failure;
+// one that did not reach a ready FRR (a router pod still starting on a slow node)
+// is waiting for the router, and its end is "Applied", not a recovery.
+func TestNodeStatusTellsWaitingFromFailing(t *testing.T) {
+	plan := planFor(seedUnderlay(), []evpnv1.L3VNI{seedL3VNI()}, 0)
+	d := Desired(plan, NodeFacts{})
+	failure := &evpnv1.ReloadResult{Result: evpnv1.ReloadFailure, Message: "FRR is not up: bgpd=Down"}
+	for _, tc := range []struct {
+		name       string
+		out        Outcome
+		wantReason string
+		wantText   string
+	}{
+		{"no reload yet", Outcome{}, ReasonNotReloaded, "has not confirmed the configuration yet"},
+		{"the router is starting", Outcome{Reload: failure, ReloadWaiting: true}, ReasonNotReloaded, "has not confirmed the configuration yet: FRR is not up: bgpd=Down"},
+		{"FRR refused it", Outcome{Reload: failure}, ReasonReloadFailed, "FRR reload failed: FRR is not up"},
+		{"applied", Outcome{Reload: &evpnv1.ReloadResult{Result: evpnv1.ReloadSuccess}}, ReasonApplied, "runs the accepted version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.out.Running = d.State // the node runs what it should: only the reload differs
+			c := NodeStatus(plan, d, tc.out, nil, metav1.Now()).Conditions[0]
+			if c.Reason != tc.wantReason || !strings.Contains(c.Message, tc.wantText) {
+				t.Errorf("Ready = %s %q, want %s with %q", c.Reason, c.Message, tc.wantReason, tc.wantText)
+			}
+		})
+	}
+}

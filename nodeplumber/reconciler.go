@@ -86,6 +86,8 @@ type Reconciler struct {
 	// goodConfig.
 	lastReload, goodReload *evpnv1.ReloadResult
 	goodConfig             string
+	// reloadWaiting: lastReload failed without a refusal (Outcome.ReloadWaiting).
+	reloadWaiting bool
 	// applied is the state the node last applied in full (nil until known).
 	applied *State
 	loaded  bool
@@ -113,7 +115,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 	if err != nil || p == nil {
 		return ctrl.Result{}, err
 	}
-	out := Outcome{Reload: r.lastReload, Live: r.live.Load()}
+	out := Outcome{Reload: r.lastReload, ReloadWaiting: r.reloadWaiting, Live: r.live.Load()}
 	var result ctrl.Result
 	if p.state == nil {
 		out.Running = State{Netns: r.Netns}
@@ -123,7 +125,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 		done := r.run(ctx, *p.state, p.in.status)
 		pass.ObserveDuration()
 		netlinkWrites.Add(float64(r.Kernel.Writes() - writesBefore))
-		out.Running, out.ApplyErr, out.Reload, result = done.state, done.err, r.lastReload, done.result
+		out.Running, out.ApplyErr, out.Reload, out.ReloadWaiting, result = done.state, done.err, r.lastReload, r.reloadWaiting, done.result
 		for name, problem := range done.failed {
 			p.decision.L3VNIProblems[name] = problem
 		}
@@ -334,7 +336,7 @@ func (r *Reconciler) reloadState(ctx context.Context, s State, stored *evpnv1.Ro
 // runs is not sent again.
 func (r *Reconciler) reload(ctx context.Context, conf string, stored *evpnv1.RouterNodeStatus) (bool, error) {
 	if conf == r.lastConfig {
-		r.lastReload = r.goodReload // back to it after a refused one
+		r.lastReload, r.reloadWaiting = r.goodReload, false // back to it after a refused one
 		return false, nil
 	}
 	res := evpnv1.ReloadResult{Time: metav1.NewTime(time.Now().Truncate(time.Second)), Result: evpnv1.ReloadSuccess}
@@ -344,7 +346,7 @@ func (r *Reconciler) reload(ctx context.Context, conf string, stored *evpnv1.Rou
 	if err != nil {
 		reloads.WithLabelValues(frrreload.ResultFailure).Inc()
 		res.Result, res.Message = evpnv1.ReloadFailure, err.Error()
-		r.lastReload = &res
+		r.lastReload, r.reloadWaiting = &res, !errors.Is(err, frrreload.ErrRejected)
 		return false, err
 	}
 	reloads.WithLabelValues(resp.Result).Inc()
@@ -362,7 +364,7 @@ func (r *Reconciler) reload(ctx context.Context, conf string, stored *evpnv1.Rou
 			res = *prev
 		}
 	}
-	r.lastConfig, r.goodConfig, r.lastReload, r.goodReload = conf, conf, &res, &res
+	r.lastConfig, r.goodConfig, r.lastReload, r.goodReload, r.reloadWaiting = conf, conf, &res, &res, false
 	return reloaded, nil
 }
 

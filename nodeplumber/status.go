@@ -18,6 +18,10 @@ type Outcome struct {
 	ApplyErr error
 	// Reload is the last reload of the router's FRR; nil until one is known.
 	Reload *evpnv1.ReloadResult
+	// ReloadWaiting says that Reload failed without FRR refusing anything: the
+	// router did not answer, or its FRR was not up yet (a router pod starting on
+	// a slow node). That is waiting, not a failed configuration.
+	ReloadWaiting bool
 	// Live is the router's EVPN state at the last read; nil until one.
 	Live *Live
 }
@@ -26,6 +30,8 @@ func (o Outcome) reloadProblem() *placement.Problem {
 	switch {
 	case o.Reload == nil:
 		return &placement.Problem{Reason: ReasonNotReloaded, Message: "the router's FRR has not confirmed the configuration yet"}
+	case o.Reload.Result != evpnv1.ReloadSuccess && o.ReloadWaiting:
+		return &placement.Problem{Reason: ReasonNotReloaded, Message: "the router's FRR has not confirmed the configuration yet: " + o.Reload.Message}
 	case o.Reload.Result != evpnv1.ReloadSuccess:
 		return &placement.Problem{Reason: ReasonReloadFailed, Message: "FRR reload failed: " + o.Reload.Message}
 	}
