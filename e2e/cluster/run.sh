@@ -495,6 +495,21 @@ if ((nodes > 1)); then
   check 300 "HOST1 pings node2's web2 pod $POD2 through VXLAN" guest "ip netns exec host1 ping -c1 -W1 $POD2"
   host1_gets_web2() { guest "ip netns exec host1 curl -s -m 3 http://$POD2:8080/" | grep -q "hello from web2-"; }
   check 60 "HOST1 gets web2's answer from its pod IP (TCP across the fabric to node2)" host1_gets_web2
+  # What node1's host itself sends to node2's pods leaves from its host leg, an
+  # address of a subnet every node holds on-link: the reply comes back only on the
+  # host route node1's router announces for its leg.
+  hostleg1=$(guest "ip -4 -o addr show hs100" | awk '{print $4}' | cut -d/ -f1)
+  check 300 "node2 learned node1's host leg $hostleg1/32 through BIRD (node1's router announces it)" \
+    guest2 "ip route show $hostleg1/32 | grep -q 'via $leg'"
+  host_gets_web2() { guest "curl -s -m 3 http://$POD2:8080/" | grep -q "hello from web2-"; }
+  check 60 "node1's host gets web2's answer from its host leg $hostleg1 (a host-network client across nodes)" host_gets_web2
+  echo "\$ kubectl apply -f e2e/cluster/manifests/web2-service.yaml"
+  kubectl apply -f e2e/cluster/manifests/web2-service.yaml | sed 's/^/  /'
+  svc2_ip() { SVC2=$(kubectl get svc web2 -o jsonpath='{.status.loadBalancer.ingress[0].ip}'); [[ -n $SVC2 ]]; }
+  check 300 "MetalLB assigns Service web2 an IP" svc2_ip
+  check 300 "leaf: type-5 route $SVC2/32 via node1's VTEP (MetalLB announces it from node1; its endpoint is on node2)" leaf_type5 "$SVC2" 32
+  host1_gets_svc2() { guest "ip netns exec host1 curl -s -m 3 http://$SVC2/" | grep -q "hello from web2-"; }
+  check 120 "HOST1 gets web2's answer from $SVC2 (node1's kube-proxy sends it on to node2 from node1's host leg)" host1_gets_svc2
   fig "node2: BIRD applied -> node1's pod pings node2's pod" "$((cross - t)) s"
 
   echo "== a second L3VNI only on node2 (blue, VNI 200); node1 relabelled into it, red's traffic untouched"
