@@ -95,21 +95,21 @@ exit
 		t.Errorf("zebra does not bind VNI 100 to VRF red:\n%s", out)
 	}
 	// The state the plumber reports, read from this FRR and kernel: the fabric
-	// session, both VNIs up in zebra, each with its host-leg session and the
-	// host's prefix advertised as type-5.
+	// session, both VNIs up in zebra, each with its host-leg session and two
+	// type-5 routes: the host's prefix and the host leg's own /32.
 	waitState(t, reloader, func(st frrstate.Router) string {
 		if len(st.Fabric) != 1 || st.Fabric[0].Peer != "192.168.11.2" || st.Fabric[0].State != "Established" || st.Fabric[0].Since.IsZero() {
 			return "fabric session to the leaf"
 		}
 		want := map[int]string{100: "192.169.10.2", 200: "192.169.11.2"}
 		for _, v := range st.VNIs {
-			if leg, ok := want[v.VNI]; ok && v.State == "Up" && v.RouterMAC != "" && v.Type5Advertised == 1 &&
+			if leg, ok := want[v.VNI]; ok && v.State == "Up" && v.RouterMAC != "" && v.Type5Advertised == 2 &&
 				len(v.HostSessions) == 1 && v.HostSessions[0].Peer == leg && v.HostSessions[0].State == "Established" && v.HostSessions[0].PrefixesReceived == 1 {
 				delete(want, v.VNI)
 			}
 		}
 		if len(want) > 0 {
-			return fmt.Sprintf("VNIs %v up with one type-5 route and their host session", want)
+			return fmt.Sprintf("VNIs %v up with two type-5 routes and their host session", want)
 		}
 		return ""
 	})

@@ -391,15 +391,15 @@ guest "ip netns exec host1 curl -s -m 3 http://$SVC/" | sed 's/^/  /' || true
 
 echo "-- the fabric as the node's status shows it: read from the router's FRR by the plumber"
 rns() { kubectl -n frr-k8s-evpn-system get routernodestatus node1 -o jsonpath="$1"; }
-live_red() { # the fabric session up; red's VNI up, the leaf's VTEP, HOST1's network in, the pod CIDR and the Service IP out
+live_red() { # the fabric session up; red's VNI up, the leaf's VTEP, HOST1's network in, the pod CIDR, the Service IP and node1's host leg out
   [[ $(rns '{.status.fabricSessions}') == 1/1 ]] &&
     [[ $(rns '{.status.l3vnis[?(@.name=="red")].evpn.vniState}') == Up ]] &&
     rns '{.status.l3vnis[?(@.name=="red")].evpn.remoteVTEPs}' | grep -q -F '"100.64.0.1"' &&
     [[ $(rns '{.status.l3vnis[?(@.name=="red")].evpn.type5Received}') -ge 1 ]] &&
-    [[ $(rns '{.status.l3vnis[?(@.name=="red")].evpn.type5Advertised}') == 2 ]] &&
+    [[ $(rns '{.status.l3vnis[?(@.name=="red")].evpn.type5Advertised}') == 3 ]] &&
     [[ $(rns '{.status.l3vnis[?(@.name=="red")].evpn.hostSessions[0].state}') == Established ]]
 }
-check 120 "RouterNodeStatus node1: fabric 1/1, VNI 100 Up, remote VTEP 100.64.0.1, type-5 in >= 1 and out 2" live_red
+check 120 "RouterNodeStatus node1: fabric 1/1, VNI 100 Up, remote VTEP 100.64.0.1, type-5 in >= 1 and out 3 (pods, Service IP, host leg)" live_red
 echo "\$ kubectl -n frr-k8s-evpn-system get routernodestatus"
 kubectl -n frr-k8s-evpn-system get routernodestatus | sed 's/^/  /' || true
 echo "\$ kubectl evpn status"
