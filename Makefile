@@ -8,10 +8,10 @@ HELM := $(CACHE)/tools/helm-$(HELM_VERSION)
 K8S_ASSETS = $(shell hack/build-k8s.sh)
 # The pinned FRR (build/frr/version) every FRR layer runs: tests, the VM, the lab.
 # Exported to the targets that run FRR, so that their go test finds it (frrinstance).
-test test-api test-vm test-lab test-restarts bench fuzz demo: export EVPN_FRR = $(shell hack/frr/rootfs.sh)
+test test-api test-vm test-lab test-lab2 test-restarts bench fuzz demo: export EVPN_FRR = $(shell hack/frr/rootfs.sh)
 GO_PKGS := ./...
 
-.PHONY: all build test test-unit test-api test-vm test-lab test-restarts bench fuzz manifests generate lint demo clean-cache tools images push
+.PHONY: all build test test-unit test-api test-vm test-lab test-lab2 test-restarts bench fuzz manifests generate lint demo clean-cache tools images push
 
 all: build
 
@@ -79,6 +79,10 @@ test-vm: ## the VRF-dependent packages inside a qemu guest with Debian's kernel
 test-lab: tools ## the lab: a real cluster, a kubelet in the VM runs our images, FRR-K8s's and MetalLB's, installed with their charts (see README)
 	hack/build-k8s.sh node >/dev/null
 	e2e/cluster/run.sh
+
+test-lab2: tools ## the lab with two nodes: node2 a second VM whose host speaker is BIRD, pods across nodes, a second L3VNI, node2 deleted and back (about 45 min alone; not in `make test`, see README)
+	hack/build-k8s.sh node >/dev/null
+	LAB_NODES=2 e2e/cluster/run.sh
 
 test-restarts: tools ## the restart table: what each fault costs the data plane, our programs run as processes beside FRR-K8s and MetalLB (docs/restarts.md)
 	e2e/lab/run.sh

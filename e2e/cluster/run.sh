@@ -11,7 +11,7 @@
 # Env: LAB_KEEP=1 keeps the logs folder (always kept when a check fails);
 # HELM_ARGS, more flags for helm install (--set nodeplumber.cleanupOnUninstall=false
 # shows the uninstall check fail); LAB_NODES=2 adds node2, a second guest whose host
-# speaker is BIRD (work in progress: see README, "The lab").
+# speaker is BIRD (make test-lab2; README, "Two nodes").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -623,7 +623,11 @@ last_reload() { kubectl -n $ns get routernodestatus node1 -o jsonpath='{.status.
 
 echo "-- the plumber's DaemonSet rolled to a new image (the same bits under a new tag)"
 reload0=$(last_reload)
+# On every node: the DaemonSet rolls node2's plumber too.
 guest "ctr -n k8s.io images tag quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION) quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION)-next >/dev/null"
+if ((nodes > 1)); then
+  guest2 "ctr -n k8s.io images tag quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION) quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION)-next >/dev/null"
+fi
 ping_start "$leg" "$POD"
 t=$(date +%s)
 kubectl -n $ns set image ds/frr-k8s-evpn-nodeplumber nodeplumber=quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION)-next | sed 's/^/  /'
@@ -739,7 +743,9 @@ pods0=$(uids)
 ping_start "$leg"
 kubectl drain node1 --ignore-daemonsets --delete-emptydir-data --timeout=300s 2>&1 | grep -v '^WARNING' | sed 's/^/  /'
 controller_waits() { [[ $(kubectl -n $ns get pods -l app.kubernetes.io/component=controller -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | sort -u) == Pending ]]; }
-controller_moved() { [[ $(kubectl -n $ns get pods -l app.kubernetes.io/component=controller --field-selector status.phase=Running -o jsonpath='{.items[*].spec.nodeName}') == node2 ]]; }
+controller_moved() { # both replicas may run there: every running one is on node2
+  [[ $(kubectl -n $ns get pods -l app.kubernetes.io/component=controller --field-selector status.phase=Running -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort -u) == node2 ]]
+}
 if ((nodes == 1)); then
   check 120 "the controller is evicted and waits for a node" controller_waits
 else
