@@ -624,10 +624,9 @@ last_reload() { kubectl -n $ns get routernodestatus node1 -o jsonpath='{.status.
 echo "-- the plumber's DaemonSet rolled to a new image (the same bits under a new tag)"
 reload0=$(last_reload)
 # On every node: the DaemonSet rolls node2's plumber too.
-guest "ctr -n k8s.io images tag quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION) quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION)-next >/dev/null"
-if ((nodes > 1)); then
-  guest2 "ctr -n k8s.io images tag quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION) quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION)-next >/dev/null"
-fi
+for g in guest $( ((nodes > 1)) && echo guest2); do
+  $g "ctr -n k8s.io images tag quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION) quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION)-next >/dev/null"
+done
 ping_start "$leg" "$POD"
 t=$(date +%s)
 kubectl -n $ns set image ds/frr-k8s-evpn-nodeplumber nodeplumber=quay.io/frr-k8s-evpn/nodeplumber:$(cat VERSION)-next | sed 's/^/  /'
