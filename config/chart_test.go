@@ -10,6 +10,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 )
 
@@ -157,6 +159,10 @@ func TestChartValues(t *testing.T) {
 	if !slices.ContainsFunc(ctrl.Ports, func(p corev1.ContainerPort) bool { return p.Name == "metrics" && p.ContainerPort == 9100 }) {
 		t.Errorf("controller ports %v: want metrics on 9100", ctrl.Ports)
 	}
+	if a := pods["frr-k8s-evpn-controller"].Affinity; a == nil || a.PodAntiAffinity != nil || a.NodeAffinity == nil ||
+		a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Key != "zone" {
+		t.Errorf("controller affinity %+v: want controller.affinity (zone) in place of the default spreading", a)
+	}
 	if got := ctrl.Resources.Limits.Memory().String(); got != "512Mi" {
 		t.Errorf("controller memory limit %s, want 512Mi", got)
 	}
@@ -194,5 +200,32 @@ func TestChartWithoutControllerMetrics(t *testing.T) {
 	c := d.Spec.Template.Spec.Containers[0]
 	if !slices.Contains(c.Args, "--metrics-bind-address=0") || slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "metrics" }) {
 		t.Errorf("args %v, ports %v: want metrics off and no metrics port", c.Args, c.Ports)
+	}
+}
+
+// TestChartSpreadsControllerReplicas: by default the controller's replicas
+// prefer different nodes, so that the node of the leader going away leaves a
+// replica running elsewhere (the drain in the two-node lab).
+func TestChartSpreadsControllerReplicas(t *testing.T) {
+	helm := tool(t, "HELM", "")
+	out, err := exec.Command(helm, "template", "evpn", chart, "--show-only", "templates/manager/controller.yaml").CombinedOutput()
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, out)
+	}
+	var d appsv1.Deployment
+	if err := yaml.Unmarshal(out, &d); err != nil {
+		t.Fatal(err)
+	}
+	a := d.Spec.Template.Spec.Affinity
+	if a == nil || a.PodAntiAffinity == nil || len(a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution) != 1 {
+		t.Fatalf("affinity %+v: want one preferred pod anti-affinity term", a)
+	}
+	term := a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].PodAffinityTerm
+	sel, err := metav1.LabelSelectorAsSelector(term.LabelSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if term.TopologyKey != "kubernetes.io/hostname" || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+		t.Errorf("anti-affinity term %+v: want other nodes (kubernetes.io/hostname) than the controller's own pods %v", term, d.Spec.Template.Labels)
 	}
 }
