@@ -7,7 +7,9 @@
 # Env: NODE (node1 by default), RUN (control-plane.sh's folder: PKI and kubeconfigs),
 # NODE_BIN (kubelet, kube-proxy), NODE_IMAGES (OCI archives, space-separated), OUT (logs),
 # NODE_LABELS (the kubelet's --node-labels: a Node object deleted and registered
-# again by its kubelet has these, and only these).
+# again by its kubelet has these, and only these), NODE_IMAGE_TAGS (more names for
+# imported images, IMAGE=NEW-NAME, space-separated: a new tag a rollout asks for is
+# there from boot, on a node booted again too, as a registry would serve it).
 : "${RUN:?}" "${NODE_BIN:?}" "${NODE_IMAGES:?}" "${OUT:?}"
 NODE=${NODE:-node1}
 # Each node has a qemu user network of its own (10.0.2.2 is this machine either way),
@@ -128,8 +130,16 @@ for _ in $(seq 300); do ctr version >/dev/null 2>&1 && break; sleep 0.2; done
 for i in $NODE_IMAGES; do
   ctr -n k8s.io images import "$i" >/dev/null || nodelog "importing $i failed"
 done
+for t in ${NODE_IMAGE_TAGS:-}; do
+  ctr -n k8s.io images tag "${t%%=*}" "${t#*=}" >/dev/null || nodelog "tagging $t failed"
+done
 nodelog "containerd up, images imported: $(ctr -n k8s.io images ls -q | grep -vc sha256)"
+# cAdvisor's container housekeeping every 60 s, not 10: under TCG the kubelet was
+# the guests' busiest process (top in a two-node run: 43% of a vCPU on an idle
+# node2, 60% on node1), and the lab reads no container stats (no kubectl top;
+# eviction thresholds near zero). A flag: the config file has no field for it.
 "$NODE_BIN/kubelet" --config=$etc/kubelet.yaml --kubeconfig="$RUN/kubelet-$NODE.kubeconfig" \
-  --hostname-override=$NODE --node-ip=$node_ip ${NODE_LABELS:+--node-labels=$NODE_LABELS} --v=1 >"$OUT/kubelet.log" 2>&1 &
+  --hostname-override=$NODE --node-ip=$node_ip ${NODE_LABELS:+--node-labels=$NODE_LABELS} \
+  --housekeeping-interval=60s --v=1 >"$OUT/kubelet.log" 2>&1 &
 "$NODE_BIN/kube-proxy" --config=$etc/kube-proxy.yaml >"$OUT/kube-proxy.log" 2>&1 &
 nodelog "kubelet and kube-proxy started"
