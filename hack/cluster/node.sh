@@ -134,12 +134,7 @@ for t in ${NODE_IMAGE_TAGS:-}; do
   ctr -n k8s.io images tag "${t%%=*}" "${t#*=}" >/dev/null || nodelog "tagging $t failed"
 done
 nodelog "containerd up, images imported: $(ctr -n k8s.io images ls -q | grep -vc sha256)"
-# cAdvisor's container housekeeping every 60 s, not 10: under TCG the kubelet was
-# the guests' busiest process (top in a two-node run: 43% of a vCPU on an idle
-# node2, 60% on node1), and the lab reads no container stats (no kubectl top;
-# eviction thresholds near zero). A flag: the config file has no field for it.
 "$NODE_BIN/kubelet" --config=$etc/kubelet.yaml --kubeconfig="$RUN/kubelet-$NODE.kubeconfig" \
-  --hostname-override=$NODE --node-ip=$node_ip ${NODE_LABELS:+--node-labels=$NODE_LABELS} \
-  --housekeeping-interval=60s --v=1 >"$OUT/kubelet.log" 2>&1 &
+  --hostname-override=$NODE --node-ip=$node_ip ${NODE_LABELS:+--node-labels=$NODE_LABELS} --v=1 >"$OUT/kubelet.log" 2>&1 &
 "$NODE_BIN/kube-proxy" --config=$etc/kube-proxy.yaml >"$OUT/kube-proxy.log" 2>&1 &
 nodelog "kubelet and kube-proxy started"
