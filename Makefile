@@ -80,7 +80,7 @@ test-lab: tools ## the lab: a real cluster, a kubelet in the VM runs our images,
 	hack/build-k8s.sh node >/dev/null
 	e2e/cluster/run.sh
 
-test-lab2: tools ## the lab with two nodes: test-lab's steps, then node2 (a second VM, BIRD its host speaker) joins: pods across nodes, a second L3VNI, node2 deleted and back (about 40 min alone; not in `make test`, see README)
+test-lab2: tools ## the lab with two nodes: test-lab's steps, then node2 (a second VM, BIRD its host speaker) joins: pods across nodes, a second L3VNI, node2 deleted and back (about 50 min alone; not in `make test`, see README)
 	hack/build-k8s.sh node >/dev/null
 	LAB_NODES=2 e2e/cluster/run.sh
 
