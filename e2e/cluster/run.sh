@@ -225,7 +225,7 @@ boot_node2() {
 boot=$(date +%s)
 
 echo "== node1 joins the cluster"
-node_ready() { [[ $(kubectl get node node1 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]; }
+node_ready() { [[ $(kubectl get node "${1:-node1}" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]; }
 check 600 "node1 is Ready (containerd, kubelet, kube-proxy in the VM)" node_ready
 ready=$(date +%s)
 check 300 "node1 has made its fabric NIC" test -e "$work/out/node-started"
@@ -646,8 +646,7 @@ if ((nodes > 1)); then
   for _ in $(seq 100); do ss -ltn | grep -q ":$link_port " && break; sleep 0.2; done
   node2_boot=$(date +%s)
   boot_node2
-  node2_ready() { [[ $(kubectl get node node2 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]; }
-  check 600 "node2 is Ready" node2_ready
+  check 600 "node2 is Ready" node_ready node2
   node2_up=$(date +%s)
   check 300 "node2 is up" test -e "$work/out2/node-started"
   check 60 "node2 reaches the leaf over its eth1 (the cable to node1's guest)" guest2 "ping -c1 -W1 192.168.11.2"
@@ -768,7 +767,7 @@ if ((nodes > 1)); then
   mv "$work/out2" "$work/out2-before" && mkdir -p "$work/out2"
   node2_booted=$(date +%s)
   boot_node2
-  check 900 "node2 is Ready again (a new Node object, registered by its kubelet)" node2_ready
+  check 900 "node2 is Ready again (a new Node object, registered by its kubelet)" node_ready node2
   check 1 "node2 has its labels back from its kubelet" sh -c "kubectl get node node2 --show-labels | grep -q 'speaker=bird' && kubectl get node node2 --show-labels | grep -q 'evpn.example/blue=true'"
   check 300 "node2 is up" test -e "$work/out2/node-started"
   # A reload after the boot: the status kept from before says success too (run
